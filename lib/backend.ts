@@ -1,0 +1,80 @@
+import * as tf from "@tensorflow/tfjs";
+
+/** The tensor backends Llama Lab can run on, fastest first. */
+export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+
+/** Environment variable that forces a backend (`wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`). */
+export const BACKEND_ENV = "LLAMALAB_BACKEND";
+
+const NATIVE_PACKAGES: Record<string, string> = {
+  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
+  tensorflow: "@tensorflow/tfjs-node",
+};
+
+let chosen: Promise<BackendName> | undefined;
+
+// Native packages register a backend named "tensorflow" (CUDA or CPU build) when required.
+function tryNative(pkg: string): boolean {
+  try {
+    require(pkg);
+    return tf.findBackend("tensorflow") !== null;
+  } catch {
+    return false;
+  }
+}
+
+async function activate(name: string): Promise<boolean> {
+  try {
+    return (await tf.setBackend(name)) && tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+async function choose(log: (line: string) => void): Promise<BackendName> {
+  const forced = process.env[BACKEND_ENV]?.trim();
+  const order: BackendName[] = forced
+    ? [forced as BackendName]
+    : ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+  if (forced && !["tensorflow-gpu", "tensorflow", "wasm", "cpu"].includes(forced)) {
+    throw new Error(
+      `${BACKEND_ENV}=${forced} is not a backend Llama Lab knows; use one of: tensorflow-gpu, tensorflow, wasm, cpu.`,
+    );
+  }
+  for (const name of order) {
+    let ok = false;
+    if (name in NATIVE_PACKAGES) {
+      ok = tryNative(NATIVE_PACKAGES[name]) && (await activate("tensorflow"));
+    } else {
+      if (name === "wasm") require("@tensorflow/tfjs-backend-wasm");
+      ok = await activate(name);
+    }
+    if (ok) {
+      await tf.ready();
+      log(`llamalab: using the ${name} backend${forced ? ` (forced by ${BACKEND_ENV})` : ""}`);
+      return name;
+    }
+    if (forced) {
+      throw new Error(
+        `${BACKEND_ENV}=${forced}: that backend could not be loaded` +
+          (name in NATIVE_PACKAGES ? ` (is ${NATIVE_PACKAGES[name]} installed?)` : "") +
+          `. Unset ${BACKEND_ENV} to pick the best available backend.`,
+      );
+    }
+  }
+  throw new Error("no tfjs backend could be initialised");
+}
+
+/**
+ * Picks the best backend present (CUDA, native CPU, wasm, then plain JS cpu), or the one named by
+ * LLAMALAB_BACKEND, and prints the choice once. Safe to call many times.
+ */
+export function initBackend(log: (line: string) => void = (l) => console.log(l)): Promise<BackendName> {
+  chosen ??= choose(log);
+  return chosen;
+}
+
+/** The backend chosen by {@link initBackend}, or undefined before it ran. */
+export function backendName(): string {
+  return tf.getBackend();
+}
