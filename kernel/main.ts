@@ -1,0 +1,103 @@
+import * as tf from "@tensorflow/tfjs";
+import { createConverter } from "tslab/dist/converter";
+import { ConverterSet, createExecutor, Executor } from "tslab/dist/executor";
+import * as jupyter from "tslab/dist/jupyter";
+import * as llama from "../lib";
+import { preambleSource } from "./preamble";
+import { disposeRebound, snapshotLocals } from "./rebind";
+
+type ExecuteRequest = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[0];
+type WriteStream = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[1];
+type WriteDisplay = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[2];
+
+/** Options of the kernel process. */
+export interface KernelOptions {
+  /** Jupyter's connection file. */
+  configPath: string;
+  /** Declare `llama` and `tf` before the first cell (default true). */
+  preload?: boolean;
+}
+
+const VERSION: string = require("../../package.json").version;
+
+function isDisposable(value: unknown): value is { dispose(): void } {
+  if (value instanceof tf.Tensor) return !value.isDisposed;
+  return llama.ownsTensors(value);
+}
+
+/** tslab's handler with Llama Lab's start-up, identity and notebook hygiene on top. */
+class LlamaLabHandler extends jupyter.JupyterHandlerImpl {
+  private startupNotice: string[] = [];
+
+  constructor(private readonly exec: Executor, private readonly ready: Promise<string[]>) {
+    super(exec, false);
+  }
+
+  handleKernel(): ReturnType<jupyter.JupyterHandlerImpl["handleKernel"]> {
+    const reply = super.handleKernel();
+    reply.implementation = "llamalab";
+    reply.implementation_version = VERSION;
+    reply.language_info.version = require("@tslab/typescript-for-tslab").version;
+    reply.banner = `Llama Lab ${VERSION} (TypeScript, tslab): \`llama\` and \`tf\` are preloaded`;
+    return Object.assign(reply, { status: "ok" });
+  }
+
+  async handleExecute(req: ExecuteRequest, writeStream: WriteStream, writeDisplay: WriteDisplay) {
+    const notices = await this.ready;
+    if (notices.length) {
+      for (const line of notices) writeStream(line.startsWith("error") ? "stderr" : "stdout", line + "\n");
+      notices.length = 0;
+    }
+    llama.clearInterrupt();
+    const before = snapshotLocals(this.exec.locals);
+    const reply = await super.handleExecute(req, writeStream, writeDisplay);
+    disposeRebound(before, this.exec.locals, isDisposable);
+    return reply;
+  }
+}
+
+/** Starts the Llama Lab kernel: tslab's TypeScript executor with the library declared before the first cell. */
+export function startKernel(options: KernelOptions): void {
+  let node: ReturnType<typeof createConverter> | undefined;
+  let browser: ReturnType<typeof createConverter> | undefined;
+  const convs: ConverterSet = {
+    get node() { return (node ??= createConverter({ isJS: false, isBrowser: false })); },
+    get browser() { return (browser ??= createConverter({ isJS: false, isBrowser: true })); },
+    close() { node?.close(); browser?.close(); },
+  };
+  const preambleErrors: string[] = [];
+  let collecting = true;
+  const executor = createExecutor(process.cwd(), convs, {
+    log: (...args: unknown[]) => console.log(...args),
+    error: (...args: unknown[]) => {
+      if (collecting) preambleErrors.push(require("util").format(...args));
+      else console.error(...args);
+    },
+  });
+
+  const ready = (async (): Promise<string[]> => {
+    const notices: string[] = [];
+    if (options.preload === false) return notices;
+    const backend = await llama.initBackend(() => undefined);
+    const ok = await executor.execute(preambleSource());
+    collecting = false;
+    if (ok) notices.push(`Llama Lab ${VERSION}: \`llama\` and \`tf\` are loaded (tfjs ${tf.version_core}, backend: ${backend})`);
+    else notices.push(`error: Llama Lab could not preload its library:\n${preambleErrors.join("\n")}`);
+    return notices;
+  })().catch((err: Error) => [`error: Llama Lab failed to start: ${err.message}`]);
+
+  llama.setDisplaySink((bundle, { displayId, update }) => {
+    const write = jupyter.lastWriteDisplayData;
+    if (!write) return;
+    write({ data: bundle as Record<string, string>, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
+  });
+
+  const server = new jupyter.ZmqServer(new LlamaLabHandler(executor, ready), options.configPath);
+  process.on("SIGINT", () => {
+    llama.requestInterrupt();
+    executor.interrupt();
+  });
+  process.on("uncaughtException", (err) => console.error("Uncaught exception:", err));
+  process.on("unhandledRejection", (reason) => console.error("Unhandled promise rejection:", reason));
+  void server.init();
+}
