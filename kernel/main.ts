@@ -10,6 +10,12 @@ type ExecuteRequest = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[0]
 type WriteStream = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[1];
 type WriteDisplay = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[2];
 
+// tslab's private members used to honour stop_on_error (tslab 1.0.22, pinned in package.json).
+interface TslabInternals {
+  execQueue: { add<T>(task: () => Promise<T>): Promise<T>; reset(delayMs?: number): void };
+  handleExecuteImpl(req: ExecuteRequest, w: WriteStream, d: WriteDisplay): Promise<{ count: number }>;
+}
+
 /** Options of the kernel process. */
 export interface KernelOptions {
   /** Jupyter's connection file. */
@@ -50,9 +56,26 @@ class LlamaLabHandler extends jupyter.JupyterHandlerImpl {
     }
     llama.clearInterrupt();
     const before = snapshotLocals(this.exec.locals);
-    const reply = await super.handleExecute(req, writeStream, writeDisplay);
+    const reply = await this.executeQueued(req, writeStream, writeDisplay);
     disposeRebound(before, this.exec.locals, isDisposable);
     return reply;
+  }
+
+  // tslab aborts every request arriving within 200 ms of an error, even when the client asked it not to
+  // (stop_on_error=false, which `nbconvert --allow-errors` sends); honour the flag.
+  private async executeQueued(req: ExecuteRequest, writeStream: WriteStream, writeDisplay: WriteDisplay) {
+    if (req.stop_on_error !== false) return super.handleExecute(req, writeStream, writeDisplay);
+    const inner = this as unknown as TslabInternals;
+    try {
+      const count = await inner.execQueue.add(() => inner.handleExecuteImpl(req, writeStream, writeDisplay));
+      return { status: "ok", execution_count: count.count };
+    } catch (e) {
+      // A failed task poisons tslab's queue until it is reset; reset now so the next cell runs.
+      inner.execQueue.reset();
+      const count = (e as { count?: number }).count;
+      if (count === undefined) console.error("unexpected error:", e);
+      return { status: "error", execution_count: count as number };
+    }
   }
 }
 

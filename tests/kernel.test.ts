@@ -1,0 +1,34 @@
+import { strict as assert } from "assert";
+import { allOutputs, executeNotebook, joined, makeNotebook } from "./notebook_runner";
+
+describe("kernel (through Jupyter's nbconvert)", function () {
+  this.timeout(300000);
+
+  it("preloads llama and tf with types, names the backend, and frees tensors of a re-run cell", () => {
+    const rebuild = "const weights = tf.randomNormal([64, 64]);\nconsole.log('tensors', tf.memory().numTensors);";
+    const nb = executeNotebook(makeNotebook([
+      "const n: number = tf.tensor([1, 2, 3]).sum().arraySync() as number;\nconsole.log('sum', n);",
+      rebuild,
+      rebuild,
+      "console.log('after', tf.memory().numTensors);",
+      "console.log('backend', llama.backendName());",
+    ]));
+    const text = (i: number) => (nb.cells[i].outputs ?? []).map((o) => joined(o.text)).join("");
+    assert.match(text(0), /backend: (wasm|cpu|tensorflow)/, "first cell announces the backend");
+    assert.match(text(0), /sum 6/);
+    const counts = [1, 2].map((i) => Number(/tensors (\d+)/.exec(text(i))![1]));
+    const after = Number(/after (\d+)/.exec(text(3))![1]);
+    assert.equal(after, counts[0], `re-running the cell left ${after} tensors, expected ${counts[0]}`);
+    assert.match(text(4), /backend (wasm|cpu|tensorflow)/);
+    assert.ok(allOutputs(nb).every((o) => o.output_type !== "error"));
+  });
+
+  it("reports a type error in a cell as a failed cell, and the kernel goes on", () => {
+    const nb = executeNotebook(makeNotebook(["const s: string = 42;", "console.log('still alive')"]), { allowErrors: true });
+    const first = (nb.cells[0].outputs ?? []).map((o) => joined(o.text)).join("");
+    assert.match(first, /not assignable to type 'string'/);
+    const second = (nb.cells[1].outputs ?? []).map((o) => joined(o.text)).join("");
+    // tslab alone aborts requests that arrive within 200 ms of an error; with --allow-errors every cell must run.
+    assert.match(second, /still alive/);
+  });
+});

@@ -1,0 +1,87 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+
+/** A cell of an executed notebook, as nbformat 4 stores it. */
+export interface Cell {
+  cell_type: string;
+  source: string | string[];
+  metadata: { tags?: string[] };
+  outputs?: Output[];
+}
+
+/** One output of a code cell. */
+export interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  ename?: string;
+}
+
+const ROOT = path.resolve(__dirname, "..", "..");
+let jupyterPath: string | undefined;
+
+/** Registers the kernelspec in a temporary JUPYTER_PATH (once per test run) and returns that path. */
+export function kernelJupyterPath(): string {
+  if (jupyterPath) return jupyterPath;
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "llamalab-jupyter-"));
+  const r = spawnSync(process.execPath, [path.join(ROOT, "install.js"), "--prefix", prefix], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`install.js failed: ${r.stderr}`);
+  jupyterPath = path.join(prefix, "share", "jupyter");
+  return jupyterPath;
+}
+
+/** Text of a multi-line nbformat field. */
+export function joined(text: string | string[] | undefined): string {
+  return Array.isArray(text) ? text.join("") : text ?? "";
+}
+
+/** Builds an in-memory notebook for the Llama Lab kernel from cell sources. */
+export function makeNotebook(sources: string[]): object {
+  return {
+    cells: sources.map((source, i) => ({ cell_type: "code", id: `cell-${i}`, metadata: {}, source, outputs: [], execution_count: null })),
+    metadata: { kernelspec: { name: "llamalab", display_name: "Llama Lab (TypeScript)", language: "typescript" } },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+}
+
+/**
+ * Executes a notebook through the real kernel with Jupyter's own nbconvert, the way CI and users do, and returns the
+ * executed notebook. Throws with nbconvert's message when a cell fails (unless allowErrors).
+ */
+export function executeNotebook(notebook: string | object, options: { timeoutS?: number; allowErrors?: boolean; cwd?: string } = {}): { cells: Cell[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llamalab-nb-"));
+  let input: string;
+  if (typeof notebook === "string") {
+    input = notebook;
+  } else {
+    input = path.join(dir, "generated.ipynb");
+    fs.writeFileSync(input, JSON.stringify(notebook));
+  }
+  const output = path.join(dir, "executed.ipynb");
+  const args = [
+    "nbconvert", "--to", "notebook", "--execute", input, "--output", output,
+    "--ExecutePreprocessor.kernel_name=llamalab",
+    `--ExecutePreprocessor.timeout=${options.timeoutS ?? 1200}`,
+  ];
+  if (options.allowErrors) args.push("--allow-errors");
+  const r = spawnSync("jupyter", args, {
+    encoding: "utf8",
+    cwd: options.cwd ?? path.dirname(input),
+    env: { ...process.env, JUPYTER_PATH: kernelJupyterPath(), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error || (r.status !== 0 && /not found|No such file/.test(r.stderr ?? ""))) {
+    throw new Error("Jupyter's nbconvert is not installed: run `bash scripts/setup-jupyter.sh` (see README), then the tests again.\n" + (r.error?.message ?? r.stderr));
+  }
+  if (r.status !== 0) throw new Error(`nbconvert failed (exit ${r.status}):\n${r.stderr.slice(-6000)}`);
+  return JSON.parse(fs.readFileSync(output, "utf8"));
+}
+
+/** All outputs of all code cells, in order. */
+export function allOutputs(nb: { cells: Cell[] }): Output[] {
+  return nb.cells.flatMap((c) => c.outputs ?? []);
+}
