@@ -5,6 +5,7 @@ import * as jupyter from "tslab/dist/jupyter";
 import * as llama from "../lib";
 import { preambleSource } from "./preamble";
 import { disposeRebound, snapshotLocals } from "./rebind";
+import { expandShorthandProperties } from "./cell_rewrite";
 
 type ExecuteRequest = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[0];
 type WriteStream = Parameters<jupyter.JupyterHandlerImpl["handleExecute"]>[1];
@@ -56,7 +57,7 @@ class LlamaLabHandler extends jupyter.JupyterHandlerImpl {
     }
     llama.clearInterrupt();
     const before = snapshotLocals(this.exec.locals);
-    const reply = await this.executeQueued(req, writeStream, writeDisplay);
+    const reply = await this.executeQueued({ ...req, code: expandShorthandProperties(req.code) }, writeStream, writeDisplay);
     disposeRebound(before, this.exec.locals, isDisposable);
     return reply;
   }

@@ -13,3 +13,27 @@ export type { Figure, Series } from "./display/plotly";
 export { svgLineChart } from "./display/svg_chart";
 export { TrainingProgress, formatDuration } from "./display/progress";
 export { showTable, tableBundle } from "./display/table";
+export { mobyDick } from "./datasets/moby_dick";
+export type { Document } from "./datasets/moby_dick";
+
+export { ByteLevelBPETokenizer, DEFAULT_SPECIAL_TOKENS, SPECIAL_ROLES } from "./tokenizer/bpe";
+export type { BPETrainOptions, EncodeOptions, DecodeOptions, ByteLevelBPEJSON, SpecialIds, SpecialRole, SpecialTokens } from "./tokenizer/bpe";
+
+export { splitSentences } from "./data/sentences";
+export { maskTokensForMlm, specialIdPredicate } from "./data/mlm";
+export type { MlmMaskingOptions, SpecialIdSet } from "./data/mlm";
+export { makeNspPairs } from "./data/nsp";
+export type { NspPair, NspOptions } from "./data/nsp";
+export { padBatch, toTensors, batches, batchIndices } from "./data/batch";
+export type { PaddedBatch, BatchTensors } from "./data/batch";
+export { buildPretrainingExamples, collatePretrainingBatch } from "./data/pretraining";
+export type { PretrainingExample, PretrainingBatch, BertSpecialIds } from "./data/pretraining";
+
+export { AdamW, decayMatricesOnly } from "./train/adamw";
+export type { AdamWOptions, AdamWState, LearningRate } from "./train/adamw";
+export { clipGradNorm, globalNorm } from "./train/clip";
+export { maskedCrossEntropy, crossEntropy, IGNORE_INDEX } from "./train/losses";
+export { trainSteps } from "./train/loop";
+export type { StepLog, LossOutput, TrainStepsOptions } from "./train/loop";
+
+export * from "./model";

@@ -5,13 +5,17 @@ describe("kernel (through Jupyter's nbconvert)", function () {
   this.timeout(300000);
 
   it("preloads llama and tf with types, names the backend, and frees tensors of a re-run cell", () => {
-    const rebuild = "const weights = tf.randomNormal([64, 64]);\nconsole.log('tensors', tf.memory().numTensors);";
+    const rebuild = "const weights = tf.randomNormal([64, 64]);\n" +
+      "const model = new llama.LlamaForCausalLM(new llama.LlamaConfig({ vocab_size: 50, hidden_size: 16, intermediate_size: 32, " +
+      "num_hidden_layers: 1, num_attention_heads: 2 }), { seed: 1 });\nconsole.log('tensors', tf.memory().numTensors);";
     const nb = executeNotebook(makeNotebook([
       "const n: number = tf.tensor([1, 2, 3]).sum().arraySync() as number;\nconsole.log('sum', n);",
       rebuild,
       rebuild,
       "console.log('after', tf.memory().numTensors);",
       "console.log('backend', llama.backendName());",
+      "const answer = 42;",
+      "const wrapped = { answer };\nconsole.log('shorthand', wrapped.answer);",
     ]));
     const text = (i: number) => (nb.cells[i].outputs ?? []).map((o) => joined(o.text)).join("");
     assert.match(text(0), /backend: (wasm|cpu|tensorflow)/, "first cell announces the backend");
@@ -20,6 +24,7 @@ describe("kernel (through Jupyter's nbconvert)", function () {
     const after = Number(/after (\d+)/.exec(text(3))![1]);
     assert.equal(after, counts[0], `re-running the cell left ${after} tensors, expected ${counts[0]}`);
     assert.match(text(4), /backend (wasm|cpu|tensorflow)/);
+    assert.match(text(6), /shorthand 42/, "a shorthand property naming an earlier cell's variable works");
     assert.ok(allOutputs(nb).every((o) => o.output_type !== "error"));
   });
 

@@ -1,0 +1,21 @@
+import * as ts from "@tslab/typescript-for-tslab";
+
+/**
+ * Spells out shorthand properties (`{ a }` → `{ a: a }`) in a cell. tslab rewrites names declared by earlier cells
+ * to `exports.name`, but it cannot do so inside a shorthand property, so `{ model }` threw "model is not defined"
+ * whenever `model` came from another cell. Shorthands with a default (`({ a = 1 } = obj)`) are left alone.
+ */
+export function expandShorthandProperties(source: string): string {
+  const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const inserts: { pos: number; text: string }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isShorthandPropertyAssignment(node) && !node.objectAssignmentInitializer) {
+      inserts.push({ pos: node.name.getEnd(), text: `: ${node.name.text}` });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  let out = source;
+  for (const { pos, text } of inserts.sort((a, b) => b.pos - a.pos)) out = out.slice(0, pos) + text + out.slice(pos);
+  return out;
+}
