@@ -37,3 +37,10 @@ export { trainSteps } from "./train/loop";
 export type { StepLog, LossOutput, TrainStepsOptions } from "./train/loop";
 
 export * from "./model";
+export * as openness from "./openness";
+export { tensorBundle } from "./display/tensor_view";
+export { configBundle } from "./display/config_view";
+export { modelSummaryBundle, modelSummaryRows } from "./display/model_summary";
+export type { Summarizable } from "./display/model_summary";
+export { tokensBundle, showTokens } from "./display/token_view";
+export { attentionHeatmapBundle, showAttention } from "./display/attention_heatmap";
