@@ -5,25 +5,11 @@
  * would need where 16-bit tensors really are 16 bits.
  */
 import { FORMATS, Precision, checkPrecision } from "./formats";
+import type { LlamaConfigInit } from "../model/config";
 
 /** The config fields the accounting needs, with Hugging Face's names (a `LlamaConfig` or config.json fits). */
-export interface MemoryConfig {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  /** Defaults to num_attention_heads. */
-  num_key_value_heads?: number;
-  /** Defaults to hidden_size / num_attention_heads. */
-  head_dim?: number;
-  /** Defaults to false (a separate lm_head). */
-  tie_word_embeddings?: boolean;
-  /** q/k/v/o biases (default false). */
-  attention_bias?: boolean;
-  /** gate/up/down biases (default false). */
-  mlp_bias?: boolean;
-}
+export type MemoryConfig = Pick<LlamaConfigInit, "vocab_size" | "hidden_size" | "intermediate_size" | "num_hidden_layers" |
+  "num_attention_heads" | "num_key_value_heads" | "head_dim" | "tie_word_embeddings" | "attention_bias" | "mlp_bias">;
 
 /** The run being accounted: batch shape, precision and optimizer. */
 export interface MemoryOptions {
