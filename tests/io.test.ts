@@ -1,3 +1,4 @@
+import { HFTokenizer } from "../lib/tokenizer/hf_tokenizer";
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -268,8 +269,11 @@ describe("savePretrained / fromPretrained", () => {
     assert.deepEqual(fs.readdirSync(dir).sort(), [
       PRETRAINED_FILES.config,
       PRETRAINED_FILES.tokenizer,
+      PRETRAINED_FILES.hfTokenizer,
       PRETRAINED_FILES.weights,
     ].sort());
+    const hf = HFTokenizer.load(dir);
+    assert.deepEqual(hf.encode("the cat sat"), tokenizer.encode("the cat sat"), "HF tokenizer.json encodes like ours");
     assert.equal(fs.statSync(dir).mode & 0o777, 0o755, "an ordinary directory, not mkdtemp's private 0700");
     const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
     assert.equal(config.model_type, "llama");

@@ -109,3 +109,23 @@ export function barChart(labels: string[], values: number[], options: { title?: 
     layout: { title: { text: options.title ?? "" }, yaxis: { title: { text: options.yTitle ?? "" } } },
   };
 }
+
+/** A heatmap figure of a matrix `z` (rows top to bottom), e.g. an attention pattern or a mask. */
+export function heatmap(
+  z: number[][],
+  options: { title?: string; x?: (string | number)[]; y?: (string | number)[]; xTitle?: string; yTitle?: string; colorscale?: string; zmin?: number; zmax?: number } = {},
+): Figure {
+  // Labels go on the axes as tick text (not as trace x/y), so repeated labels such as two "the" tokens stay apart.
+  const ticks = (labels?: (string | number)[]) =>
+    labels ? { tickmode: "array", tickvals: labels.map((_, i) => i), ticktext: labels.map(String) } : {};
+  return {
+    // x/y are the row and column indices, so the text fallback counts the rows.
+    data: [{ type: "heatmap", z, x: (z[0] ?? []).map((_, j) => j), y: z.map((_, i) => i), colorscale: options.colorscale ?? "Viridis", zmin: options.zmin, zmax: options.zmax, name: options.title ?? "heatmap" }],
+    layout: {
+      title: { text: options.title ?? "" },
+      xaxis: { title: { text: options.xTitle ?? "" }, ...ticks(options.x) },
+      // Row 0 at the top, as matrices are read.
+      yaxis: { title: { text: options.yTitle ?? "" }, autorange: "reversed", ...ticks(options.y) },
+    },
+  };
+}

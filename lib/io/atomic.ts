@@ -9,6 +9,7 @@ import {
   cpSync,
   existsSync,
   fsyncSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -54,6 +55,7 @@ export function replaceDirAtomic(dir: string, fill: (tmpDir: string) => void): v
   const target = resolve(dir);
   const parent = dirname(target);
   const name = basename(target);
+  mkdirSync(parent, { recursive: true });
   const tmp = mkdtempSync(join(parent, `.${name}.tmp-`));
   try {
     // mkdtemp makes the directory private (0700); give it the old one's mode, or an ordinary 0755.

@@ -10,6 +10,7 @@ import { LlamaConfig } from "../model/config";
 import { LlamaForCausalLM } from "../model/causal_lm";
 import { Module } from "../model/module";
 import { ByteLevelBPETokenizer } from "../tokenizer/bpe";
+import { HFTokenizer } from "../tokenizer/hf_tokenizer";
 import { replaceDirAtomic, writeFileSynced } from "./atomic";
 import { readConfigJson } from "./config_json";
 import { Float32Tensor, SafetensorsFile, encodeSafetensors } from "./safetensors";
@@ -20,6 +21,8 @@ export const PRETRAINED_FILES = Object.freeze({
   weights: "model.safetensors",
   /** Llama Lab's own tokenizer format (see ByteLevelBPETokenizer); not HF's tokenizer.json. */
   tokenizer: "llamalab_tokenizer.json",
+  /** Hugging Face's tokenizer.json, written beside ours so `transformers`' AutoTokenizer can load the folder. */
+  hfTokenizer: "tokenizer.json",
 });
 
 /** The embedding and output names a tied checkpoint may store its one shared matrix under. */
@@ -228,9 +231,13 @@ export function savePretrained(model: ConfiguredModule, dir: string, opts: SaveP
   const config = model.config.with({ architectures: [model.constructor.name] });
   const weights = encodeSafetensors(stateDict(model), { format: "pt" });
   const tokenizerJson = opts.tokenizer === undefined ? undefined : JSON.stringify(opts.tokenizer.toJSON()) + "\n";
+  const hfTokenizerJson = opts.tokenizer instanceof ByteLevelBPETokenizer
+    ? JSON.stringify(HFTokenizer.fromByteLevelBPE(opts.tokenizer).toJSON()) + "\n"
+    : undefined;
   replaceDirAtomic(dir, (tmp) => {
     writeFileSynced(join(tmp, PRETRAINED_FILES.weights), weights);
     writeFileSynced(join(tmp, PRETRAINED_FILES.config), JSON.stringify(config.toJSON(), null, 2) + "\n");
     if (tokenizerJson !== undefined) writeFileSynced(join(tmp, PRETRAINED_FILES.tokenizer), tokenizerJson);
+    if (hfTokenizerJson !== undefined) writeFileSynced(join(tmp, PRETRAINED_FILES.hfTokenizer), hfTokenizerJson);
   });
 }

@@ -24,9 +24,17 @@ export function repeatKv(x: tf.Tensor4D, groups: number): tf.Tensor4D {
 export type AttentionOutput = {
   /** [B, T, D] */
   output: tf.Tensor3D;
-  /** [B, H, T, T]: row i is how query i spread its attention over the keys. */
+  /** [B, H, T, S]: row i is how query i spread its attention over the S keys (S = T without a cache). */
   probs: tf.Tensor4D;
 };
+
+/**
+ * One layer's slot in a key/value cache (see lib/generate/kv_cache.ts): takes this step's rotated keys and values
+ * [B, KV, T, hd] and returns all of them so far, past then new, [B, KV, S, hd].
+ */
+export interface LayerKVCache {
+  append(keys: tf.Tensor4D, values: tf.Tensor4D): { keys: tf.Tensor4D; values: tf.Tensor4D };
+}
 
 /** `LlamaAttention`: q/k/v projections, RoPE on q and k, scaled dot-product attention, o_proj. */
 export class LlamaAttention extends Module {
@@ -53,8 +61,11 @@ export class LlamaAttention extends Module {
     this.o_proj = this.addModule("o_proj", new Linear(h, d, { rng, std, bias }));
   }
 
-  /** x [B, T, D], rotary angles for the positions, additive mask [B|1, 1, T, T] → output [B, T, D] and probs. */
-  forward(x: tf.Tensor3D, angles: RotaryAngles, bias: tf.Tensor4D): AttentionOutput {
+  /**
+   * x [B, T, D], rotary angles for the positions, additive mask [B|1, 1, T, S] → output [B, T, D] and probs.
+   * With `cache`, the new keys/values are appended to the cached ones and queries attend to all S of them.
+   */
+  forward(x: tf.Tensor3D, angles: RotaryAngles, bias: tf.Tensor4D, cache?: LayerKVCache): AttentionOutput {
     return tf.tidy(() => {
       const [b, t, d] = x.shape;
       const { numHeads: nh, numKvHeads: nkv, headDim: hd } = this;
@@ -62,12 +73,14 @@ export class LlamaAttention extends Module {
       const heads = (y: tf.Tensor2D, n: number): tf.Tensor4D =>
         tf.transpose(tf.reshape(y, [b, t, n, hd]), [0, 2, 1, 3]); // [B*T, n*hd] → [B, T, n, hd] → [B, n, T, hd]
       const q = applyRotary(heads(this.q_proj.forward(flat), nh), angles); // [B, H, T, hd]
-      const k = applyRotary(heads(this.k_proj.forward(flat), nkv), angles); // [B, KV, T, hd]
-      const v = heads(this.v_proj.forward(flat), nkv); // [B, KV, T, hd]
-      const kAll = repeatKv(k, nh / nkv); // [B, H, T, hd]
-      const vAll = repeatKv(v, nh / nkv); // [B, H, T, hd]
-      const scores = tf.add(tf.mul(tf.matMul(q, kAll, false, true), 1 / Math.sqrt(hd)), bias); // [B, H, T, T]
-      const probs = tf.softmax(scores, -1) as tf.Tensor4D; // [B, H, T, T]
+      let k = applyRotary(heads(this.k_proj.forward(flat), nkv), angles); // [B, KV, T, hd]
+      let v = heads(this.v_proj.forward(flat), nkv); // [B, KV, T, hd]
+      // Keys are cached after RoPE: a past key's rotation depends only on its own position.
+      if (cache) ({ keys: k, values: v } = cache.append(k, v)); // [B, KV, S, hd]
+      const kAll = repeatKv(k, nh / nkv); // [B, H, S, hd]
+      const vAll = repeatKv(v, nh / nkv); // [B, H, S, hd]
+      const scores = tf.add(tf.mul(tf.matMul(q, kAll, false, true), 1 / Math.sqrt(hd)), bias); // [B, H, T, S]
+      const probs = tf.softmax(scores, -1) as tf.Tensor4D; // [B, H, T, S]
       const context = tf.matMul(probs, vAll); // [B, H, T, hd]
       const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b * t, nh * hd]) as tf.Tensor2D; // [B*T, H*hd]
       const output = tf.reshape(this.o_proj.forward(merged), [b, t, d]) as tf.Tensor3D; // [B, T, D]

@@ -1,7 +1,7 @@
 /** One transformer layer of Llama: pre-norm attention and pre-norm MLP, each with a residual connection. */
 import * as tf from "@tensorflow/tfjs";
 import { LlamaConfig } from "./config";
-import { LlamaAttention } from "./attention";
+import { LayerKVCache, LlamaAttention } from "./attention";
 import { LlamaMLP } from "./mlp";
 import { Module } from "./module";
 import { RMSNorm } from "./rmsnorm";
@@ -27,10 +27,15 @@ export class LlamaDecoderLayer extends Module {
     this.mlp = this.addModule("mlp", new LlamaMLP(config, rng));
   }
 
-  /** x [B, T, D] → hidden [B, T, D] and this layer's attention probabilities [B, H, T, T]. */
-  forward(x: tf.Tensor3D, angles: RotaryAngles, bias: tf.Tensor4D): { hidden: tf.Tensor3D; probs: tf.Tensor4D } {
+  /** x [B, T, D] → hidden [B, T, D] and this layer's attention probabilities [B, H, T, S] (S = T without a cache). */
+  forward(
+    x: tf.Tensor3D,
+    angles: RotaryAngles,
+    bias: tf.Tensor4D,
+    cache?: LayerKVCache,
+  ): { hidden: tf.Tensor3D; probs: tf.Tensor4D } {
     return tf.tidy(() => {
-      const attn = this.self_attn.forward(this.input_layernorm.forward(x), angles, bias);
+      const attn = this.self_attn.forward(this.input_layernorm.forward(x), angles, bias, cache);
       const h = tf.add(x, attn.output) as tf.Tensor3D; // [B, T, D]
       const hidden = tf.add(h, this.mlp.forward(this.post_attention_layernorm.forward(h))) as tf.Tensor3D; // [B, T, D]
       return { hidden, probs: attn.probs };

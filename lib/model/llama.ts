@@ -1,9 +1,10 @@
 /** The Llama base model: token embedding, a stack of decoder layers, and a final norm. No task head. */
 import * as tf from "@tensorflow/tfjs";
 import { LlamaConfig } from "./config";
+import { LayerKVCache } from "./attention";
 import { LlamaDecoderLayer } from "./block";
 import { Embedding } from "./embedding";
-import { MaskMode, attentionBias } from "./mask";
+import { MASKED_SCORE, MaskMode, attentionBias } from "./mask";
 import { Module } from "./module";
 import { RMSNorm } from "./rmsnorm";
 import { RotaryEmbedding } from "./rope";
@@ -15,8 +16,21 @@ export interface ForwardOptions {
   attentionMask?: tf.Tensor2D;
   /** "causal" (default: Llama, each token sees the past) or "bidirectional" (BERT-style encoder). */
   maskMode?: MaskMode;
-  /** [B, T] or [1, T] positions for RoPE; default 0..T−1 for every row. */
+  /** [B, T] or [1, T] positions for RoPE; default 0..T−1 for every row (past..past+T−1 with a cache). */
   positionIds?: tf.Tensor2D;
+  /**
+   * Keys and values of earlier positions (lib/generate/kv_cache.ts), extended in place with this call's. With a
+   * cache of P positions, inputIds holds only the T new tokens and `attentionMask` covers all P + T.
+   */
+  cache?: AttentionCache;
+}
+
+/** What a forward pass needs of a key/value cache: how many positions it holds and one slot per layer. */
+export interface AttentionCache {
+  /** Positions already cached (the same in every layer). */
+  readonly length: number;
+  /** The slot of decoder layer `index`. */
+  layer(index: number): LayerKVCache;
 }
 
 /** How a model is seeded. */
@@ -77,13 +91,16 @@ export class LlamaModel extends Module {
   private run(inputIds: tf.Tensor2D, opts: ForwardOptions, keepAttentions: boolean): LlamaModelOutput {
     this.checkInputs(inputIds, opts);
     const t = inputIds.shape[1];
-    const positionIds = opts.positionIds ?? (tf.reshape(tf.range(0, t, 1, "int32"), [1, t]) as tf.Tensor2D); // [1, T]
+    const past = opts.cache?.length ?? 0;
+    const positionIds = opts.positionIds ?? (tf.reshape(tf.range(past, past + t, 1, "int32"), [1, t]) as tf.Tensor2D); // [1, T]
     const angles = this.rotary.forward(positionIds); // cos, sin [B|1, T, hd]
-    const bias = attentionBias(t, opts.maskMode ?? "causal", opts.attentionMask); // [B|1, 1, T, T]
+    const bias = opts.cache
+      ? cachedCausalBias(t, past, opts.attentionMask) // [B|1, 1, T, P+T]
+      : attentionBias(t, opts.maskMode ?? "causal", opts.attentionMask); // [B|1, 1, T, T]
     let hidden = this.embed_tokens.forward(inputIds); // [B, T, D]
     const attentions: tf.Tensor4D[] = [];
-    for (const layer of this.layers) {
-      const out = layer.forward(hidden, angles, bias);
+    for (const [i, layer] of this.layers.entries()) {
+      const out = layer.forward(hidden, angles, bias, opts.cache?.layer(i));
       hidden = out.hidden; // [B, T, D]
       if (keepAttentions) attentions.push(out.probs);
     }
@@ -99,13 +116,32 @@ export class LlamaModel extends Module {
     }
     const [b, t] = inputIds.shape;
     if (t === 0) throw new Error("forward: inputIds has no positions (seq length 0)");
+    const past = opts.cache?.length ?? 0;
+    if (opts.cache && (opts.maskMode ?? "causal") !== "causal") {
+      throw new Error('forward: a KV cache only makes sense with maskMode "causal" (bidirectional attention sees the future)');
+    }
     const m = opts.attentionMask;
-    if (m !== undefined && (m.rank !== 2 || m.shape[0] !== b || m.shape[1] !== t)) {
-      throw new Error(`forward: attentionMask must have the shape of inputIds [${b}, ${t}], got [${m.shape}]`);
+    if (m !== undefined && (m.rank !== 2 || m.shape[0] !== b || m.shape[1] !== past + t)) {
+      const what = opts.cache ? `[${b}, cached ${past} + new ${t}]` : `the shape of inputIds [${b}, ${t}]`;
+      throw new Error(`forward: attentionMask must have ${what}, got [${m.shape}]`);
     }
     const p = opts.positionIds;
     if (p !== undefined && (p.rank !== 2 || (p.shape[0] !== b && p.shape[0] !== 1) || p.shape[1] !== t)) {
       throw new Error(`forward: positionIds must be [${b}, ${t}] or [1, ${t}], got [${p.shape}]`);
     }
   }
+}
+
+/**
+ * The additive bias [B|1, 1, T, P+T] for T new queries after P cached positions: query i (absolute position
+ * P + i) sees keys 0..P+i; `paddingMask` [B, P+T] hides padded keys. Equals the last T rows of the full causal mask.
+ */
+function cachedCausalBias(t: number, past: number, paddingMask?: tf.Tensor2D): tf.Tensor4D {
+  const s = past + t;
+  // bandPart keeps j − i ≤ past: the causal triangle shifted right by the cached length.
+  let allowed: tf.Tensor = tf.reshape(tf.linalg.bandPart(tf.ones([t, s]), -1, past), [1, 1, t, s]); // [1, 1, T, S]
+  if (paddingMask) {
+    allowed = tf.mul(allowed, tf.reshape(tf.cast(paddingMask, "float32"), [paddingMask.shape[0], 1, 1, s])); // [B, 1, T, S]
+  }
+  return tf.mul(tf.sub(1, allowed), MASKED_SCORE) as tf.Tensor4D;
 }
