@@ -49,7 +49,7 @@ function kernelSpec() {
     argv: [process.execPath, path.join(ROOT, "bin", "llamalab.js"), "kernel", "--config-path", "{connection_file}"],
     display_name: "Llama Lab (TypeScript)",
     language: "typescript",
-    interrupt_mode: "signal",
+    interrupt_mode: "message",
     metadata: { llamalab: { version: require("./package.json").version, root: ROOT } },
   };
 }

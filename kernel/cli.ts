@@ -2,20 +2,32 @@ import * as path from "path";
 import { startKernel } from "./main";
 
 const USAGE = `Usage:
-  llamalab kernel --config-path FILE [--no-preload]   start the Jupyter kernel (Jupyter runs this)
+  llamalab kernel --config-path FILE [--no-preload] [--startup-dir DIR]   start the Jupyter kernel (Jupyter runs this)
+  llamalab run NOTEBOOK [-p name=value ...] [-o OUT.ipynb] [--html OUT.html] [--timeout SECONDS] [--no-preload]
+                                                    execute a notebook headless (no Jupyter needed)
   llamalab install [--user | --prefix DIR | --jupyter-path DIR]   register the kernelspec`;
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
 
 /** Entry point of the `llamalab` command. */
 export function main(argv: string[]): void {
   const [command, ...rest] = argv;
   if (command === "kernel") {
-    const i = rest.indexOf("--config-path");
-    const configPath = i >= 0 ? rest[i + 1] : undefined;
+    const configPath = option(rest, "--config-path");
     if (!configPath) {
       console.error(`llamalab kernel: --config-path FILE is required (Jupyter passes its connection file).\n${USAGE}`);
       process.exit(2);
     }
-    startKernel({ configPath, preload: !rest.includes("--no-preload") });
+    startKernel({ configPath, preload: !rest.includes("--no-preload"), startupDir: option(rest, "--startup-dir") });
+  } else if (command === "run") {
+    // Loaded lazily: the kernel process does not need the runner.
+    require("./runner").runCommand(rest).then((code: number) => process.exit(code), (err: Error) => {
+      console.error(`llamalab run: ${err.message}`);
+      process.exit(2);
+    });
   } else if (command === "install") {
     require(path.resolve(__dirname, "..", "..", "install.js")).main(rest);
   } else {

@@ -74,3 +74,4 @@ export { HFTokenizer } from "./tokenizer/hf_tokenizer";
 export type { AddedToken } from "./tokenizer/hf_tokenizer";
 export { heatmap } from "./display/plotly";
 export * from "./precision";
+export * from "./parallel";

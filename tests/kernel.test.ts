@@ -28,10 +28,14 @@ describe("kernel (through Jupyter's nbconvert)", function () {
     assert.ok(allOutputs(nb).every((o) => o.output_type !== "error"));
   });
 
-  it("reports a type error in a cell as a failed cell, and the kernel goes on", () => {
-    const nb = executeNotebook(makeNotebook(["const s: string = 42;", "console.log('still alive')"]), { allowErrors: true });
-    const first = (nb.cells[0].outputs ?? []).map((o) => joined(o.text)).join("");
-    assert.match(first, /not assignable to type 'string'/);
+  it("reports a type error in a cell as an error output, and the kernel goes on", () => {
+    const nb = executeNotebook(makeNotebook(["const s: string = 42;", "console.log('still alive')", "6 * 7"]), { allowErrors: true });
+    const errors = (nb.cells[0].outputs ?? []).filter((o) => o.output_type === "error");
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].ename, "TSError");
+    assert.match(String((errors[0] as { evalue?: string }).evalue), /not assignable to type 'string'/);
+    const result = (nb.cells[2].outputs ?? []).find((o) => o.output_type === "execute_result");
+    assert.equal(joined(result?.data?.["text/plain"] as string | string[]), "42", "the last expression is an execute_result");
     const second = (nb.cells[1].outputs ?? []).map((o) => joined(o.text)).join("");
     // tslab alone aborts requests that arrive within 200 ms of an error; with --allow-errors every cell must run.
     assert.match(second, /still alive/);
