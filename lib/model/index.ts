@@ -12,3 +12,5 @@ export * from "./llama";
 export * from "./causal_lm";
 export * from "./masked_lm";
 export * from "./pretraining";
+export * from "./sequence_classification";
+export * from "./token_classification";

@@ -9,6 +9,15 @@ export interface LossOutput {
   metrics?: Record<string, tf.Scalar>;
 }
 
+/** What a custom gradient function returns for one batch; {@link trainSteps} disposes every tensor in it. */
+export interface GradOutput {
+  /** The loss the gradients belong to (for the log). */
+  loss: tf.Scalar;
+  /** Gradients keyed by variable name, as tf.variableGrads returns them. */
+  grads: tf.NamedTensorMap;
+  metrics?: Record<string, tf.Scalar>;
+}
+
 /** One training step's numbers, as read back from the device. */
 export interface StepLog {
   /** Optimizer step count after this update (1 for the first update of a fresh optimizer). */
@@ -37,7 +46,12 @@ export interface TrainStepsOptions<B> {
   /** Number of steps to run (at most). */
   steps: number;
   /** Builds the loss for a batch; called inside the gradient tape, so it must be synchronous. */
-  lossFn: (batch: B) => LossOutput;
+  lossFn?: (batch: B) => LossOutput;
+  /**
+   * Instead of `lossFn`: computes loss and gradients itself (gradient accumulation over micro-batches, loss
+   * scaling, gradients gathered from workers). Exactly one of `lossFn` and `gradFn` must be given.
+   */
+  gradFn?: (batch: B) => GradOutput;
   /** Clip the global gradient norm to this value (PyTorch's clip_grad_norm_); no clipping if absent. */
   clipNorm?: number;
   /** Called after every step, and awaited, so a notebook can redraw. */
@@ -58,7 +72,9 @@ function checkOptions<B>(opts: TrainStepsOptions<B>): void {
   if (!Number.isInteger(opts.steps) || opts.steps < 0) {
     throw new Error(`trainSteps: steps must be an integer ≥ 0, got ${opts.steps}`);
   }
-  if (typeof opts.lossFn !== "function") throw new Error("trainSteps: lossFn must be a function batch → { loss }");
+  if ((typeof opts.lossFn === "function") === (typeof opts.gradFn === "function")) {
+    throw new Error("trainSteps: give exactly one of lossFn (batch → { loss }) and gradFn (batch → { loss, grads })");
+  }
   if (opts.clipNorm !== undefined && !(opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
     throw new Error(`trainSteps: clipNorm must be a finite number > 0 (or left out), got ${opts.clipNorm}`);
   }
@@ -86,6 +102,19 @@ function disposeTensorsIn(value: unknown, seen = new Set<unknown>()): void {
   for (const item of items) disposeTensorsIn(item, seen);
 }
 
+// A gradFn's result in variableGrads' shape; its metrics go to `setMetrics` so the step frees them like lossFn's.
+function checkedGradOutput(
+  out: GradOutput,
+  setMetrics: (names: string[], metrics: tf.Scalar[]) => void,
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  if (out == null || !(out.loss instanceof tf.Tensor) || out.loss.rank !== 0 || out.grads == null) {
+    throw new Error("trainSteps: gradFn must return { loss: tf.Scalar, grads: { name: tensor }, metrics? }");
+  }
+  const names = Object.keys(out.metrics ?? {});
+  setMetrics(names, names.map((k) => out.metrics![k]));
+  return { value: out.loss, grads: out.grads };
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -95,7 +124,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  */
 export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog[]> {
   checkOptions(opts);
-  const { params, optimizer, lossFn, clipNorm, onStep, shouldStop, tokensPerBatch } = opts;
+  const { params, optimizer, lossFn, gradFn, clipNorm, onStep, shouldStop, tokensPerBatch } = opts;
   const variables = params.map(([, v]) => v);
   const nextBatch = batchSource(opts.batches);
   const logs: StepLog[] = [];
@@ -116,8 +145,11 @@ export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog
     let readback: tf.Tensor1D;
     const pending: tf.Tensor[] = []; // freed if the step throws half-way
     try {
-      const { value: loss, grads } = tf.variableGrads(() => {
-        const out = lossFn(batch);
+      const { value: loss, grads } = gradFn ? checkedGradOutput(gradFn(batch), (names, metrics) => {
+        metricNames = names;
+        kept = metrics;
+      }) : tf.variableGrads(() => {
+        const out = lossFn!(batch);
         if (out == null || !(out.loss instanceof tf.Tensor) || out.loss.rank !== 0) {
           throw new Error("trainSteps: lossFn must return { loss: tf.Scalar, metrics? }");
         }

@@ -1,0 +1,104 @@
+/** The Trainer's options, named after Hugging Face's `TrainingArguments` (camelCase), with its defaults where they fit a CPU. */
+import { ScheduleKind } from "./schedules";
+
+/** Options of a {@link Trainer} run. */
+export interface TrainingArguments {
+  /** Passes over the training set (default 1); ignored when `maxSteps` is set. */
+  numEpochs?: number;
+  /** Optimizer steps to take, overriding `numEpochs`. */
+  maxSteps?: number;
+  /** Examples per micro-batch (default 8). */
+  batchSize?: number;
+  /** Examples per evaluation batch (default 2 × batchSize). */
+  evalBatchSize?: number;
+  /** Micro-batches per optimizer step; the loss is normalised over all of their examples (default 1). */
+  gradientAccumulationSteps?: number;
+  /** Peak learning rate (default 5e-4). */
+  learningRate?: number;
+  /** "constant", "linear" (default) or "cosine", each after a linear warm-up. */
+  lrScheduler?: ScheduleKind;
+  /** Warm-up length in steps; default `warmupRatio` × total steps. */
+  warmupSteps?: number;
+  /** Warm-up as a fraction of all steps (default 0). */
+  warmupRatio?: number;
+  /** AdamW decoupled weight decay (default 0.01), applied to weight matrices and embeddings, never norms or biases. */
+  weightDecay?: number;
+  /** Clip the global gradient norm to this (default 1.0); 0 turns clipping off. */
+  maxGradNorm?: number;
+  /** Evaluate every this many steps (and at the end) when an evaluation set is given; 0 = only at the end. */
+  evalSteps?: number;
+  /** Seed of the data order (default 42). */
+  seed?: number;
+  /** Tokens kept per example; longer ones lose their tail (default 128). */
+  maxLength?: number;
+  /** Where padding goes (default "right"; pooling finds the last real token either way). */
+  paddingSide?: "right" | "left";
+  /** Stop after this many evaluations without improvement of `metricForBestModel`; off when absent. */
+  earlyStoppingPatience?: number;
+  /** Minimum improvement that counts (default 0). */
+  earlyStoppingThreshold?: number;
+  /** Metric that picks the best model and drives early stopping (default "eval_loss"). */
+  metricForBestModel?: string;
+  /** Default: false for names containing "loss", true otherwise. */
+  greaterIsBetter?: boolean;
+  /** Restore the best evaluated weights when training completes (default true when there is an evaluation set). */
+  loadBestModelAtEnd?: boolean;
+  /** Folder for `best/` (the best model, with config.json and label names) and `checkpoint/` (to resume). */
+  outputDir?: string;
+  /** Write `outputDir/checkpoint` every this many steps (0 = only when the run stops). */
+  saveSteps?: number;
+  /** JSON Lines file that receives every log record. */
+  logFile?: string;
+  /** Show the progress bar and live plots (default true). */
+  progress?: boolean;
+}
+
+/** {@link TrainingArguments} with every default filled in. */
+export type ResolvedTrainingArguments = Required<Omit<TrainingArguments, "maxSteps" | "warmupSteps" | "earlyStoppingPatience" | "outputDir" | "logFile">> &
+  Pick<TrainingArguments, "maxSteps" | "warmupSteps" | "earlyStoppingPatience" | "outputDir" | "logFile">;
+
+const INTEGER_FIELDS = ["numEpochs", "maxSteps", "batchSize", "evalBatchSize", "gradientAccumulationSteps", "warmupSteps", "evalSteps", "seed", "maxLength", "earlyStoppingPatience", "saveSteps"] as const;
+
+/** Fills defaults and validates; throws naming the bad field. */
+export function resolveTrainingArguments(args: TrainingArguments = {}): ResolvedTrainingArguments {
+  for (const k of INTEGER_FIELDS) {
+    const v = args[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`TrainingArguments: ${k} must be an integer ≥ 0, got ${v}`);
+  }
+  for (const k of ["batchSize", "evalBatchSize", "gradientAccumulationSteps", "maxLength", "numEpochs", "maxSteps", "earlyStoppingPatience"] as const) {
+    if (args[k] === 0) throw new Error(`TrainingArguments: ${k} must be at least 1`);
+  }
+  for (const k of ["learningRate", "warmupRatio", "weightDecay", "maxGradNorm", "earlyStoppingThreshold"] as const) {
+    const v = args[k];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`TrainingArguments: ${k} must be a finite number ≥ 0, got ${v}`);
+  }
+  if (args.warmupRatio !== undefined && args.warmupRatio > 1) throw new Error(`TrainingArguments: warmupRatio must be in [0, 1], got ${args.warmupRatio}`);
+  const batchSize = args.batchSize ?? 8;
+  const metric = args.metricForBestModel ?? "eval_loss";
+  return {
+    numEpochs: args.numEpochs ?? 1,
+    maxSteps: args.maxSteps,
+    batchSize,
+    evalBatchSize: args.evalBatchSize ?? 2 * batchSize,
+    gradientAccumulationSteps: args.gradientAccumulationSteps ?? 1,
+    learningRate: args.learningRate ?? 5e-4,
+    lrScheduler: args.lrScheduler ?? "linear",
+    warmupSteps: args.warmupSteps,
+    warmupRatio: args.warmupRatio ?? 0,
+    weightDecay: args.weightDecay ?? 0.01,
+    maxGradNorm: args.maxGradNorm ?? 1,
+    evalSteps: args.evalSteps ?? 0,
+    seed: args.seed ?? 42,
+    maxLength: args.maxLength ?? 128,
+    paddingSide: args.paddingSide ?? "right",
+    earlyStoppingPatience: args.earlyStoppingPatience,
+    earlyStoppingThreshold: args.earlyStoppingThreshold ?? 0,
+    metricForBestModel: metric.startsWith("eval_") ? metric : `eval_${metric}`,
+    greaterIsBetter: args.greaterIsBetter ?? !metric.includes("loss"),
+    loadBestModelAtEnd: args.loadBestModelAtEnd ?? true,
+    outputDir: args.outputDir,
+    saveSteps: args.saveSteps ?? 0,
+    logFile: args.logFile,
+    progress: args.progress ?? true,
+  };
+}
