@@ -1,0 +1,346 @@
+/**
+ * Data-parallel training on one machine: N worker threads, each with its own tfjs backend and a full model
+ * replica. Every step the global batch is sharded by supervised tokens, each worker computes the gradient of
+ * its shard's token-sum loss divided by the global token count, the coordinator sums the gradients in worker
+ * order (the all-reduce), unscales and clips them once, and every worker applies the same AdamW update to its
+ * replica. Same starting weights + same update bytes + same deterministic kernels = replicas that never drift.
+ */
+import { Float32Tensor } from "../io/safetensors";
+import { loadStateDict } from "../io/pretrained";
+import { interruptRequested } from "../interrupt";
+import { LlamaConfig, LlamaConfigInit } from "../model/config";
+import { LlamaForCausalLM } from "../model/causal_lm";
+import { OWNS_TENSORS } from "../ownership";
+import { DynamicLossScaler } from "../precision/loss_scaler";
+import { LearningRate } from "../train/adamw";
+import { allFinite, clipFlatInPlace, flatNorm, scaleInPlace, sumInOrder } from "./allreduce";
+import { DataParallelTrainerState, readDataParallelCheckpoint, writeDataParallelCheckpoint } from "./checkpoint";
+import { ParamLayout, unflatten } from "./flat_params";
+import { FaultInjection, NamedOptimizerState, WorkerAdamWOptions, WorkerReply } from "./messages";
+import { LmExample, countSupervisedTokens, shardBySupervisedTokens } from "./sharding";
+import { WorkerPool } from "./worker_pool";
+
+/** Options of {@link DataParallelTrainer.create}. */
+export interface DataParallelOptions {
+  /** Number of worker threads (one model replica and one backend each); typically os.cpus().length. */
+  workers: number;
+  /** The model to train (LlamaForCausalLM); not needed when `resumeFrom` is given. */
+  config?: LlamaConfig | LlamaConfigInit;
+  /** Weight-initialisation seed shared by every replica (default 0). */
+  seed?: number;
+  /** Start from these weights (e.g. `stateDict(model)`) instead of config + seed. */
+  initialParameters?: ReadonlyMap<string, Float32Tensor>;
+  /** Resume from a checkpoint directory written by this trainer (any worker count may resume it). */
+  resumeFrom?: string;
+  /** Learning rate or schedule `optimizerStep → lr`, evaluated by the coordinator (default 1e-3). */
+  lr?: LearningRate;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** Clip the global norm of the reduced gradient to this (torch.nn.utils.clip_grad_norm_). */
+  clipNorm?: number;
+  /** fp16-style dynamic loss scaling: losses are scaled in the workers, the reduced gradient is checked and unscaled once. */
+  lossScaler?: DynamicLossScaler;
+  /** Save a checkpoint here every `checkpointEvery` steps (and when interrupted). */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  /** Longest wait for any worker's reply in a step before the run is stopped as hung (default 120 000 ms). */
+  stepTimeoutMs?: number;
+  /** For tests and demos: make one worker fail at one step. */
+  injectFault?: FaultInjection;
+}
+
+/** What one data-parallel step did. */
+export interface DataParallelStepLog {
+  /** Steps taken so far, this one included (1 for the first). */
+  step: number;
+  /** Mean loss over every supervised token of the global batch. */
+  loss: number;
+  /** Learning rate used (NaN when the update was skipped). */
+  lr: number;
+  /** Global L2 norm of the reduced (unscaled) gradient before clipping. */
+  gradNorm: number;
+  /** Supervised tokens in the global batch. */
+  tokens: number;
+  /** Supervised tokens each worker processed, by worker index. */
+  workerTokens: number[];
+  /** Milliseconds each worker spent computing its gradient, by worker index (the rest of stepMs is communication). */
+  workerMs: number[];
+  /** True when the loss scaler found Inf/NaN and every replica skipped the update. */
+  skipped: boolean;
+  stepMs: number;
+  tokensPerSec: number;
+}
+
+/** Options of {@link DataParallelTrainer.train}. */
+export interface DataParallelTrainOptions {
+  /** Steps to run. */
+  steps: number;
+  /** The global batch of a step — examples, or micro-batches for accumulation — by number of steps already taken. */
+  batches: (step: number) => LmExample[] | LmExample[][];
+  /** Called after each step (awaited, so a notebook can redraw). */
+  onStep?: (log: DataParallelStepLog) => void | Promise<void>;
+}
+
+/** Result of {@link DataParallelTrainer.train}. */
+export interface DataParallelRunResult {
+  logs: DataParallelStepLog[];
+  /** True when a Jupyter interrupt stopped the run at a step boundary (the workers were then stopped). */
+  interrupted: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+/** Starting a worker loads the wasm backend and builds a replica: allow longer than a step. */
+const MIN_INIT_TIMEOUT_MS = 60_000;
+
+function asMicroBatches(batch: LmExample[] | LmExample[][]): LmExample[][] {
+  if (!Array.isArray(batch) || batch.length === 0) {
+    throw new Error("DataParallelTrainer: a batch must be a non-empty array of examples (or of micro-batches of examples)");
+  }
+  return Array.isArray(batch[0]) ? (batch as LmExample[][]) : [batch as LmExample[]];
+}
+
+function checkPositiveInt(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+    throw new Error(`DataParallelTrainer: ${name} must be a positive integer, got ${value}`);
+  }
+}
+
+/** Trains one LlamaForCausalLM on N worker threads with synchronous data parallelism. */
+export class DataParallelTrainer {
+  /** The kernel calls dispose() (stopping the workers) when a cell rebinds the trainer's name. */
+  readonly [OWNS_TENSORS] = true;
+  private steps: number;
+  private optimizerSteps: number;
+  private lastParams: Float32Array | null = null;
+
+  private constructor(
+    private readonly pool: WorkerPool,
+    readonly config: LlamaConfig,
+    private readonly layout: ParamLayout,
+    private readonly opts: DataParallelOptions,
+    resumed: DataParallelTrainerState | null,
+  ) {
+    this.steps = resumed?.step ?? 0;
+    this.optimizerSteps = resumed?.optimizerSteps ?? 0;
+  }
+
+  /** Starts the workers, builds (or loads) identical replicas on each, and resolves when all are ready. */
+  static async create(opts: DataParallelOptions): Promise<DataParallelTrainer> {
+    if (opts == null || typeof opts !== "object") throw new Error("DataParallelTrainer.create: pass an options object");
+    checkPositiveInt("workers", opts.workers);
+    if (opts.workers === undefined) throw new Error("DataParallelTrainer: workers is required (e.g. os.cpus().length)");
+    checkPositiveInt("checkpointEvery", opts.checkpointEvery);
+    checkPositiveInt("stepTimeoutMs", opts.stepTimeoutMs);
+    if (opts.checkpointEvery !== undefined && opts.checkpointDir === undefined) {
+      throw new Error("DataParallelTrainer: checkpointEvery needs checkpointDir");
+    }
+    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
+      throw new Error(`DataParallelTrainer: clipNorm must be a finite number > 0, got ${opts.clipNorm}`);
+    }
+    if (opts.resumeFrom !== undefined && opts.initialParameters !== undefined) {
+      throw new Error("DataParallelTrainer: give resumeFrom or initialParameters, not both");
+    }
+    const f = opts.injectFault;
+    if (f !== undefined && !(Number.isInteger(f.worker) && f.worker >= 0 && f.worker < opts.workers)) {
+      throw new Error(`DataParallelTrainer: injectFault.worker must be a worker index in [0, ${opts.workers}), got ${f.worker}`);
+    }
+    const ckpt = opts.resumeFrom !== undefined ? readDataParallelCheckpoint(opts.resumeFrom) : null;
+    let config: LlamaConfig;
+    if (ckpt !== null) {
+      config = ckpt.config;
+      if (opts.config !== undefined) {
+        const given = opts.config instanceof LlamaConfig ? opts.config : new LlamaConfig(opts.config);
+        if (JSON.stringify(given.with({ architectures: config.architectures }).toJSON()) !== JSON.stringify(config.toJSON())) {
+          throw new Error(`DataParallelTrainer: config differs from the one in ${opts.resumeFrom}; leave config out to resume`);
+        }
+      }
+      if (opts.lossScaler !== undefined && ckpt.state.lossScaler && Object.keys(ckpt.state.lossScaler).length > 0) {
+        opts.lossScaler.setState(ckpt.state.lossScaler);
+      }
+    } else if (opts.config !== undefined) {
+      config = opts.config instanceof LlamaConfig ? opts.config : new LlamaConfig(opts.config);
+    } else {
+      throw new Error("DataParallelTrainer: give config (a LlamaConfig) or resumeFrom (a checkpoint directory)");
+    }
+    const timeout = opts.stepTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const pool = new WorkerPool(opts.workers, timeout);
+    const optimizer: WorkerAdamWOptions = { betas: opts.betas, eps: opts.eps, weightDecay: opts.weightDecay };
+    const params = ckpt?.params ?? (opts.initialParameters ? new Map(opts.initialParameters) : undefined);
+    const optimizerState: NamedOptimizerState | undefined = ckpt?.optimizer;
+    try {
+      const replies = await pool.all(
+        (index) => ({
+          body: { type: "init", index, config: config.toInit(), seed: opts.seed ?? 0, params, optimizer, optimizerState, fault: opts.injectFault },
+        }),
+        null,
+        Math.max(timeout, MIN_INIT_TIMEOUT_MS),
+      );
+      const ready = replies[0] as Extract<WorkerReply, { type: "ready" }>;
+      const layout: ParamLayout = { names: ready.names, shapes: ready.shapes, offsets: [], size: 0 };
+      for (const shape of ready.shapes) {
+        layout.offsets.push(layout.size);
+        layout.size += shape.reduce((a, b) => a * b, 1);
+      }
+      return new DataParallelTrainer(pool, config, layout, opts, ckpt?.state ?? null);
+    } catch (e) {
+      await pool.terminate();
+      throw e;
+    }
+  }
+
+  /** Number of workers. */
+  get workers(): number {
+    return this.pool.count;
+  }
+
+  /** Steps taken so far (across resumes). */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** The learning rate the next update will use. */
+  currentLr(): number {
+    const lr = this.opts.lr ?? 1e-3;
+    const value = typeof lr === "number" ? lr : lr(this.optimizerSteps);
+    if (!(Number.isFinite(value) && value >= 0)) {
+      throw new Error(`DataParallelTrainer: the lr schedule returned ${value} at step ${this.optimizerSteps}; it must return a finite number ≥ 0`);
+    }
+    return value;
+  }
+
+  /**
+   * One synchronous step on a global batch: a list of examples, or a list of micro-batches whose gradients are
+   * accumulated (the loss is normalised over the supervised tokens of all of them together).
+   */
+  async trainStep(batch: LmExample[] | LmExample[][]): Promise<DataParallelStepLog> {
+    const start = performance.now();
+    const micro = asMicroBatches(batch);
+    const tokens = micro.reduce((n, mb) => n + countSupervisedTokens(mb), 0);
+    if (tokens === 0) throw new Error("DataParallelTrainer.trainStep: the batch has no supervised tokens (every label is -100)");
+    const n = this.pool.count;
+    const shards = micro.map((mb) => shardBySupervisedTokens(mb, n)); // [micro][worker]
+    const step = this.steps + 1;
+    const scale = this.opts.lossScaler?.getScale() ?? 1;
+    const replies = (await this.pool.all(
+      (w) => ({ body: { type: "grads", step, shards: shards.map((s) => s[w].examples), normaliser: tokens, lossScale: scale } }),
+      step,
+    )) as Extract<WorkerReply, { type: "grads" }>[];
+    // The all-reduce: a sum in worker order, so the result never depends on which worker answered first.
+    const reduced = sumInOrder(replies.map((r) => r.grads));
+    const loss = replies.reduce((s, r) => s + r.loss, 0);
+    let skipped = false;
+    if (this.opts.lossScaler !== undefined) {
+      skipped = !allFinite(reduced);
+      scaleInPlace(reduced, 1 / scale); // GradScaler multiplies by the float32 reciprocal
+    }
+    const gradNorm = skipped ? NaN : this.opts.clipNorm !== undefined ? clipFlatInPlace(reduced, this.opts.clipNorm) : flatNorm(reduced);
+    let lr = NaN;
+    if (!skipped) {
+      lr = this.currentLr();
+      await this.pool.all(() => ({ body: { type: "apply", step, grads: reduced, lr } }), step);
+      this.optimizerSteps += 1;
+    }
+    this.opts.lossScaler?.update(skipped);
+    this.steps = step;
+    this.lastParams = null;
+    if (this.opts.checkpointEvery !== undefined && step % this.opts.checkpointEvery === 0) {
+      await this.saveCheckpoint(this.opts.checkpointDir!);
+    }
+    const stepMs = performance.now() - start;
+    const workerTokens = Array.from({ length: n }, (_, w) => shards.reduce((s, mb) => s + mb[w].tokens, 0));
+    const workerMs = replies.map((r) => r.computeMs);
+    return { step, loss, lr, gradNorm, tokens, workerTokens, workerMs, skipped, stepMs, tokensPerSec: tokens / (stepMs / 1000) };
+  }
+
+  /**
+   * Runs `steps` steps, taking each global batch from `batches(stepsTaken)` (so a resumed run sees the same data
+   * order). A Jupyter interrupt stops it at the next step boundary: a checkpoint is written (when configured),
+   * the final weights are kept for {@link parameters}, and the workers are terminated. A worker failure stops
+   * it with a {@link WorkerFailure} naming the worker and step; earlier checkpoints are untouched.
+   */
+  async train(run: DataParallelTrainOptions): Promise<DataParallelRunResult> {
+    if (!(Number.isInteger(run.steps) && run.steps >= 0)) throw new Error(`DataParallelTrainer.train: steps must be an integer ≥ 0, got ${run.steps}`);
+    if (typeof run.batches !== "function") throw new Error("DataParallelTrainer.train: batches must be a function stepsTaken → batch");
+    const logs: DataParallelStepLog[] = [];
+    try {
+      for (let i = 0; i < run.steps; i++) {
+        if (interruptRequested()) {
+          await this.stopForInterrupt();
+          return { logs, interrupted: true };
+        }
+        const log = await this.trainStep(run.batches(this.steps));
+        logs.push(log);
+        if (run.onStep) await run.onStep(log);
+      }
+    } catch (e) {
+      await this.pool.terminate();
+      throw e;
+    }
+    return { logs, interrupted: false };
+  }
+
+  private async stopForInterrupt(): Promise<void> {
+    this.lastParams = await this.flatParams();
+    if (this.opts.checkpointDir !== undefined) await this.saveCheckpoint(this.opts.checkpointDir);
+    await this.pool.terminate();
+  }
+
+  private async flatParams(): Promise<Float32Array> {
+    if (this.lastParams !== null) return this.lastParams;
+    const reply = (await this.pool.request(0, { type: "params" }, this.steps)) as Extract<WorkerReply, { type: "params" }>;
+    return (this.lastParams = reply.params);
+  }
+
+  /** The current weights by state-dict name (from worker 0; every replica holds the same). */
+  async parameters(): Promise<Map<string, Float32Tensor>> {
+    return unflatten(this.layout, await this.flatParams());
+  }
+
+  /** Every replica's weights as one flat buffer each, in worker order: to check that they are identical. */
+  async replicaParameters(): Promise<Float32Array[]> {
+    const replies = await this.pool.all(() => ({ body: { type: "params" } }), this.steps);
+    return replies.map((r) => (r as Extract<WorkerReply, { type: "params" }>).params);
+  }
+
+  /** Live tensors in each worker's backend, in worker order (constant from step to step when nothing leaks). */
+  async workerTensorCounts(): Promise<number[]> {
+    const replies = await this.pool.all(() => ({ body: { type: "memory" } }), this.steps);
+    return replies.map((r) => (r as Extract<WorkerReply, { type: "memory" }>).numTensors);
+  }
+
+  /** A LlamaForCausalLM in this thread holding the current weights (the caller disposes it). */
+  async model(): Promise<LlamaForCausalLM> {
+    const params = await this.parameters();
+    const model = new LlamaForCausalLM(this.config, { seed: this.opts.seed ?? 0 });
+    loadStateDict(model, params);
+    return model;
+  }
+
+  /** Writes one checkpoint (Hugging Face model files + optimizer + trainer state) to `dir`, atomically. */
+  async saveCheckpoint(dir: string): Promise<void> {
+    const reply = (await this.pool.request(0, { type: "state" }, this.steps)) as Extract<WorkerReply, { type: "state" }>;
+    const params = unflatten(this.layout, reply.params);
+    const m = unflatten(this.layout, reply.optimizer.m);
+    const v = unflatten(this.layout, reply.optimizer.v);
+    const paramSteps = Object.fromEntries(this.layout.names.map((name, i) => [name, reply.optimizer.paramSteps[i]]));
+    writeDataParallelCheckpoint(dir, {
+      config: this.config,
+      params,
+      optimizer: { stepCount: reply.optimizer.stepCount, paramSteps, m, v },
+      state: {
+        format: "llamalab-data-parallel/1",
+        step: this.steps,
+        optimizerSteps: this.optimizerSteps,
+        paramSteps,
+        workers: this.pool.count,
+        lossScaler: this.opts.lossScaler?.getState(),
+      },
+    });
+  }
+
+  /** Stops every worker; the trainer cannot step afterwards. */
+  async dispose(): Promise<void> {
+    await this.pool.terminate();
+  }
+}

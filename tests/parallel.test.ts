@@ -1,0 +1,347 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { clearInterrupt, requestInterrupt } from "../lib/interrupt";
+import { fromPretrained, stateDict } from "../lib/io/pretrained";
+import { Float32Tensor } from "../lib/io/safetensors";
+import { LlamaConfig } from "../lib/model/config";
+import { LlamaForCausalLM } from "../lib/model/causal_lm";
+import { DynamicLossScaler } from "../lib/precision/loss_scaler";
+import { Random } from "../lib/random";
+import { AdamW, LearningRate } from "../lib/train/adamw";
+import { IGNORE_INDEX } from "../lib/train/losses";
+import { trainSteps } from "../lib/train/loop";
+import { makeSchedule } from "../lib/trainer/schedules";
+import { ringAllReduce, sumInOrder, clipFlatInPlace } from "../lib/parallel/allreduce";
+import { DATA_PARALLEL_FILES, readDataParallelCheckpoint } from "../lib/parallel/checkpoint";
+import { DataParallelOptions, DataParallelTrainer } from "../lib/parallel/data_parallel_trainer";
+import { lmTokenSumLoss } from "../lib/parallel/lm_loss";
+import { LmExample, causalLmExample, countSupervisedTokens, shardBySupervisedTokens, supervisedTokens } from "../lib/parallel/sharding";
+import { WorkerFailure } from "../lib/parallel/worker_pool";
+
+const config = new LlamaConfig({
+  vocab_size: 24, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
+  num_key_value_heads: 1, pad_token_id: 0,
+});
+const SEED = 7;
+/**
+ * fp32 tolerance of data-parallel vs single-process parameters: the shards' token sums are added in a different
+ * order than one batch's, so gradients differ in the last bits (~1e-7 relative); AdamW's normalised steps carry
+ * that into the weights as at most a few ulps of lr-sized updates. Measured max |Δ| is ~1e-8 to 1e-7 here.
+ */
+const PARAM_TOL = 2e-6;
+
+const tmpDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "llamalab-parallel-"));
+
+/** Rows of random length; the first `supervisedPrefix` positions of some rows are unsupervised (-100). */
+function randomExamples(rng: Random, rows: number): LmExample[] {
+  return Array.from({ length: rows }, (_, r) => {
+    const ex = causalLmExample(Array.from({ length: 3 + rng.int(9) }, () => 1 + rng.int(config.vocab_size - 1)));
+    const hide = r % 3 === 0 ? Math.min(2, ex.labels.length - 1) : 0;
+    return { inputIds: ex.inputIds, labels: ex.labels.map((l, i) => (i < hide ? IGNORE_INDEX : l)) };
+  });
+}
+
+/** An example of `len` positions whose last `supervised` labels are real. */
+function exampleWith(rng: Random, len: number, supervised: number): LmExample {
+  const ids = Array.from({ length: len }, () => 1 + rng.int(config.vocab_size - 1));
+  const labels = Array.from({ length: len }, (_, i) => (i >= len - supervised ? 1 + rng.int(config.vocab_size - 1) : IGNORE_INDEX));
+  return { inputIds: ids, labels };
+}
+
+const batchesFor = (seed: number) => (step: number): LmExample[] => randomExamples(new Random(seed * 1000 + step), 7);
+
+interface RefOptions {
+  steps: number;
+  batches: (step: number) => LmExample[] | LmExample[][];
+  lr: LearningRate;
+  clipNorm?: number;
+  weightDecay?: number;
+  config?: LlamaConfig;
+}
+
+/** The same training in this thread, on one backend, one global batch per step: the reference. */
+async function singleProcessRun(o: RefOptions): Promise<{ params: Map<string, Float32Tensor>; losses: number[]; norms: number[] }> {
+  const model = new LlamaForCausalLM(o.config ?? config, { seed: SEED });
+  const optimizer = new AdamW(model.namedParameters(), { lr: o.lr, weightDecay: o.weightDecay });
+  let step = 0;
+  const logs = await trainSteps({
+    params: model.namedParameters(),
+    optimizer,
+    steps: o.steps,
+    clipNorm: o.clipNorm,
+    batches: () => {
+      const b = o.batches(step++);
+      return Array.isArray(b[0]) ? (b as LmExample[][]).flat() : (b as LmExample[]);
+    },
+    lossFn: (batch) => ({ loss: lmTokenSumLoss(model, batch, countSupervisedTokens(batch)) }),
+  });
+  const params = stateDict(model);
+  for (const [name, t] of params) params.set(name, { shape: t.shape, data: Float32Array.from(t.data) });
+  optimizer.dispose();
+  model.dispose();
+  return { params, losses: logs.map((l) => l.loss), norms: logs.map((l) => l.gradNorm) };
+}
+
+function maxAbsDiff(a: ReadonlyMap<string, Float32Tensor>, b: ReadonlyMap<string, Float32Tensor>): number {
+  assert.deepEqual([...a.keys()], [...b.keys()], "same parameter names");
+  let worst = 0;
+  for (const [name, t] of a) {
+    const u = b.get(name)!.data;
+    t.data.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - u[i]))));
+  }
+  return worst;
+}
+
+function maxParamChange(a: ReadonlyMap<string, Float32Tensor>, b: ReadonlyMap<string, Float32Tensor>): number {
+  return maxAbsDiff(a, b);
+}
+
+async function withTrainer<T>(opts: DataParallelOptions, body: (t: DataParallelTrainer) => Promise<T>): Promise<T> {
+  const trainer = await DataParallelTrainer.create(opts);
+  try {
+    return await body(trainer);
+  } finally {
+    await trainer.dispose();
+  }
+}
+
+describe("sharding by supervised tokens", () => {
+  it("balances token counts, keeps batch order inside a shard, and is deterministic", () => {
+    const rng = new Random(3);
+    const examples = [1, 6, 2, 9, 4, 4, 3].map((k) => exampleWith(rng, 10, k));
+    const shards = shardBySupervisedTokens(examples, 3);
+    // Largest first to the lightest shard: 9→w0, 6→w1, 4→w2, 4→w2, 3→w1, 2→w2 (9,9,8), 1→w0 (9,9,10).
+    assert.deepEqual(shards.map((s) => s.tokens), [10, 9, 10]);
+    assert.deepEqual(shards.map((s) => s.indices), [[0, 3], [1, 6], [2, 4, 5]]);
+    for (const s of shards) assert.equal(countSupervisedTokens(s.examples), s.tokens);
+    assert.deepEqual(shardBySupervisedTokens(examples, 3), shards, "same input, same shards");
+    const all = shards.flatMap((s) => s.indices).sort((a, b) => a - b);
+    assert.deepEqual(all, examples.map((_, i) => i), "every row in exactly one shard");
+  });
+
+  it("gives empty shards when there are fewer rows than workers, and rejects bad input", () => {
+    const rng = new Random(4);
+    const shards = shardBySupervisedTokens([exampleWith(rng, 4, 3)], 3);
+    assert.deepEqual(shards.map((s) => s.tokens), [3, 0, 0]);
+    assert.throws(() => shardBySupervisedTokens([], 0), /workers must be a positive integer/);
+    assert.throws(() => supervisedTokens({ inputIds: [1, 2], labels: [1] }), /equal length/);
+    assert.throws(() => causalLmExample([5]), /at least 2 tokens/);
+    assert.deepEqual(causalLmExample([5, 6, 7]), { inputIds: [5, 6], labels: [6, 7] });
+  });
+});
+
+describe("all-reduce", () => {
+  it("sums in worker order with float32 rounding, independent of how the inputs were produced", () => {
+    const parts = [Float32Array.from([1e8, 1, 0.1]), Float32Array.from([1, -1e8, 0.2]), Float32Array.from([-1e8, 3, 0.3])];
+    const sum = sumInOrder(parts);
+    // (1e8 + 1) rounds to 1e8 in float32, so order matters and is fixed: ((a + b) + c).
+    assert.equal(sum[0], Math.fround(Math.fround(Math.fround(1e8) + 1) - 1e8));
+    assert.deepEqual(Array.from(sumInOrder(parts)), Array.from(sum));
+    assert.throws(() => sumInOrder([new Float32Array(2), new Float32Array(3)]), /buffer 1 has 3 values/);
+  });
+
+  it("ring all-reduce leaves every worker the same sum and sends 2(N−1)/N of the buffer per worker", () => {
+    const rng = new Random(9);
+    for (const n of [2, 3, 4]) {
+      const size = 12;
+      const parts = Array.from({ length: n }, () => Float32Array.from({ length: size }, () => rng.normal()));
+      const { buffers, transfers, valuesSentPerWorker } = ringAllReduce(parts);
+      const expected = sumInOrder(parts);
+      for (const b of buffers) b.forEach((x, i) => assert.ok(Math.abs(x - expected[i]) < 1e-5, `n=${n} [${i}]`));
+      for (const b of buffers) assert.deepEqual(Array.from(b), Array.from(buffers[0]), "all workers hold identical bytes");
+      assert.equal(transfers.length, 2 * (n - 1) * n);
+      assert.equal(valuesSentPerWorker, (2 * (n - 1) * size) / n);
+    }
+  });
+
+  it("clips the global norm like clip_grad_norm_", () => {
+    const g = Float32Array.from([3, 4]);
+    assert.equal(clipFlatInPlace(g, 1), 5);
+    assert.ok(Math.abs(Math.hypot(g[0], g[1]) - 1) < 1e-6);
+    const small = Float32Array.from([0.3, 0.4]);
+    clipFlatInPlace(small, 1);
+    assert.deepEqual(Array.from(small), [Math.fround(0.3), Math.fround(0.4)], "under the limit: unchanged");
+  });
+});
+
+describe("DataParallelTrainer", function () {
+  this.timeout(600_000);
+  afterEach(() => clearInterrupt());
+
+  it("N = 1, 2, 3 workers give the single-process parameters within fp32 tolerance (uneven shards, clipping, schedule, decay)", async () => {
+    const steps = 4;
+    const lr = makeSchedule("linear", { lr: 2e-2, warmupSteps: 1, totalSteps: steps });
+    const ref = await singleProcessRun({ steps, batches: batchesFor(1), lr, clipNorm: 0.5, weightDecay: 0.1 });
+    const start = stateDict(new LlamaForCausalLM(config, { seed: SEED }));
+    for (const workers of [1, 2, 3]) {
+      await withTrainer({ workers, config, seed: SEED, lr, clipNorm: 0.5, weightDecay: 0.1 }, async (t) => {
+        const { logs } = await t.train({ steps, batches: batchesFor(1) });
+        const shardTokens = logs[0].workerTokens;
+        if (workers > 1) assert.ok(new Set(shardTokens).size > 1 || logs.some((l) => new Set(l.workerTokens).size > 1), "some shards are uneven");
+        logs.forEach((l, i) => {
+          assert.ok(Math.abs(l.loss - ref.losses[i]) < 1e-5, `N=${workers} step ${i + 1} loss ${l.loss} vs ${ref.losses[i]}`);
+          assert.ok(Math.abs(l.gradNorm - ref.norms[i]) < 1e-4 * ref.norms[i], `N=${workers} step ${i + 1} grad norm`);
+        });
+        const params = await t.parameters();
+        const diff = maxAbsDiff(params, ref.params);
+        assert.ok(diff <= PARAM_TOL, `N=${workers}: max |Δparam| ${diff} > ${PARAM_TOL}`);
+        assert.ok(maxParamChange(params, start) > 100 * PARAM_TOL, "training moved the weights far more than the tolerance");
+      });
+    }
+  });
+
+  it("accumulates micro-batches of 1, 6, 2, 9 supervised tokens as one batch / 18, across 2 workers", async () => {
+    const rng = new Random(11);
+    const micro = [1, 6, 2, 9].map((k) => [exampleWith(rng, 10, k), exampleWith(rng, 5, 0)]);
+    assert.deepEqual(micro.map(countSupervisedTokens), [1, 6, 2, 9]);
+    const lr = 1e-2;
+    // Larger initial weights make per-token losses differ, so the two normalisations give clearly different losses.
+    const peaky = config.with({ initializer_range: 0.5 });
+    const ref = await singleProcessRun({ steps: 1, batches: () => micro, lr, config: peaky });
+    // The wrong answer, mean of per-micro-batch means, must be distinguishable from the right one.
+    const meanOfMeans = await (async () => {
+      const model = new LlamaForCausalLM(peaky, { seed: SEED });
+      const v = tf.tidy(() => micro.map((mb) => lmTokenSumLoss(model, mb, countSupervisedTokens(mb)).dataSync()[0]));
+      model.dispose();
+      return v.reduce((a, b) => a + b, 0) / v.length;
+    })();
+    assert.ok(Math.abs(meanOfMeans - ref.losses[0]) > 0.05, `the test can tell the normalisations apart: ${meanOfMeans} vs ${ref.losses[0]}`);
+    await withTrainer({ workers: 2, config: peaky, seed: SEED, lr }, async (t) => {
+      const log = await t.trainStep(micro);
+      assert.equal(log.tokens, 18);
+      assert.ok(Math.abs(log.loss - ref.losses[0]) < 1e-5, `loss ${log.loss} vs one batch ${ref.losses[0]}`);
+      assert.ok(Math.abs(log.gradNorm - ref.norms[0]) < 1e-5 * ref.norms[0], `grad norm ${log.gradNorm} vs ${ref.norms[0]}`);
+      assert.ok(maxAbsDiff(await t.parameters(), ref.params) <= PARAM_TOL);
+    });
+  });
+
+  it("replicas stay bit-identical over many steps, and workers leak no tensors", async () => {
+    await withTrainer({ workers: 3, config, seed: SEED, lr: 5e-3, clipNorm: 1 }, async (t) => {
+      await t.train({ steps: 5, batches: batchesFor(2) });
+      const tensorsAfter5 = await t.workerTensorCounts();
+      await t.train({ steps: 20, batches: batchesFor(2) });
+      assert.equal(t.stepCount, 25);
+      assert.deepEqual(await t.workerTensorCounts(), tensorsAfter5, "tensor count constant from step 5 to 25");
+      const replicas = await t.replicaParameters();
+      assert.equal(replicas.length, 3);
+      for (const r of replicas.slice(1)) {
+        assert.ok(Buffer.from(r.buffer).equals(Buffer.from(replicas[0].buffer)), "replica bytes equal worker 0's");
+      }
+    });
+  });
+
+  it("writes one checkpoint that resumes with a different worker count and opens with fromPretrained", async () => {
+    const dir = path.join(tmpDir(), "ckpt");
+    const lr = makeSchedule("cosine", { lr: 1e-2, warmupSteps: 2, totalSteps: 6 });
+    const common = { config, seed: SEED, lr, clipNorm: 1 };
+    const full = await withTrainer({ workers: 2, ...common }, async (t) => {
+      await t.train({ steps: 6, batches: batchesFor(3) });
+      return t.parameters();
+    });
+    await withTrainer({ workers: 2, ...common, checkpointDir: dir, checkpointEvery: 3 }, (t) => t.train({ steps: 3, batches: batchesFor(3) }));
+    const saved = readDataParallelCheckpoint(dir);
+    assert.equal(saved.state.step, 3);
+    assert.equal(saved.state.workers, 2);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ["config.json", DATA_PARALLEL_FILES.optimizer, "model.safetensors", DATA_PARALLEL_FILES.state].sort());
+    const hf = fromPretrained(dir);
+    assert.ok(maxAbsDiff(stateDict(hf), saved.params) === 0, "the checkpoint is a Hugging Face model directory");
+    hf.dispose();
+    const resumed = await withTrainer({ workers: 3, lr, clipNorm: 1, resumeFrom: dir }, async (t) => {
+      assert.equal(t.stepCount, 3);
+      await t.train({ steps: 3, batches: batchesFor(3) });
+      assert.equal(t.stepCount, 6);
+      return t.parameters();
+    });
+    const diff = maxAbsDiff(resumed, full);
+    assert.ok(diff <= PARAM_TOL, `resumed on 3 workers vs uninterrupted on 2: max |Δ| ${diff}`);
+    await assert.rejects(DataParallelTrainer.create({ workers: 1, resumeFrom: path.join(dir, "nope") }), /optimizer.safetensors|config.json|is missing/);
+  });
+
+  for (const kind of ["throw", "uncaught", "exit", "hang"] as const) {
+    it(`stops with an error naming the worker and step when a worker's step fails (${kind}), keeping the checkpoint`, async () => {
+      const dir = path.join(tmpDir(), "ckpt");
+      const trainer = await DataParallelTrainer.create({
+        workers: 2, config, seed: SEED, lr: 1e-2, checkpointDir: dir, checkpointEvery: 2,
+        stepTimeoutMs: kind === "hang" ? 4000 : 60_000, injectFault: { worker: 1, step: 3, kind },
+      });
+      assert.ok(!fs.existsSync(dir), "no checkpoint before training");
+      const started = Date.now();
+      const err = await trainer.train({ steps: 5, batches: batchesFor(4) }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof WorkerFailure, `got ${String(err)}`);
+      assert.equal(err.worker, 1);
+      assert.equal(err.step, 3);
+      assert.match(err.message, /worker 1 failed at step 3/);
+      assert.ok(Date.now() - started < 30_000, "no hang");
+      const ckpt = readDataParallelCheckpoint(dir);
+      assert.equal(ckpt.state.step, 2, "the step-2 checkpoint is intact");
+      await assert.rejects(trainer.trainStep(batchesFor(4)(0)), /worker 1 failed at step 3|shut down/);
+      await trainer.dispose();
+    });
+  }
+
+  it("a Jupyter interrupt stops every worker at a step boundary, checkpointing the weights reached", async () => {
+    const dir = path.join(tmpDir(), "ckpt");
+    const trainer = await DataParallelTrainer.create({ workers: 2, config, seed: SEED, lr: 1e-2, checkpointDir: dir });
+    const result = await trainer.train({
+      steps: 10,
+      batches: batchesFor(5),
+      onStep: (log) => {
+        if (log.step === 2) requestInterrupt();
+      },
+    });
+    assert.equal(result.interrupted, true);
+    assert.equal(result.logs.length, 2);
+    assert.equal(readDataParallelCheckpoint(dir).state.step, 2);
+    const params = await trainer.parameters();
+    assert.equal(maxAbsDiff(params, readDataParallelCheckpoint(dir).params), 0, "weights kept after the workers stopped");
+    await assert.rejects(trainer.trainStep(batchesFor(5)(2)), /shut down/);
+    const model = await trainer.model();
+    assert.equal(maxAbsDiff(stateDict(model), params), 0);
+    model.dispose();
+  });
+
+  it("dynamic loss scaling: power-of-two scales change nothing; an overflow skips the update on every replica", async () => {
+    const plain = await withTrainer({ workers: 2, config, seed: SEED, lr: 1e-2 }, async (t) => {
+      await t.train({ steps: 2, batches: batchesFor(6) });
+      return t.parameters();
+    });
+    await withTrainer({ workers: 2, config, seed: SEED, lr: 1e-2, lossScaler: new DynamicLossScaler({ initScale: 1024 }) }, async (t) => {
+      await t.train({ steps: 2, batches: batchesFor(6) });
+      assert.equal(maxAbsDiff(await t.parameters(), plain), 0, "scaling by 2^10 and unscaling is exact");
+    });
+    const scaler = new DynamicLossScaler({ initScale: 2 ** 127 });
+    await withTrainer({ workers: 2, config, seed: SEED, lr: 1e-2, lossScaler: scaler }, async (t) => {
+      const before = await t.parameters();
+      const log = await t.trainStep(batchesFor(6)(0));
+      assert.equal(log.skipped, true);
+      assert.equal(scaler.getScale(), 2 ** 126, "the scale backed off");
+      assert.equal(maxAbsDiff(await t.parameters(), before), 0, "no replica moved");
+      const replicas = await t.replicaParameters();
+      assert.ok(Buffer.from(replicas[1].buffer).equals(Buffer.from(replicas[0].buffer)));
+    });
+  });
+
+  it("starts from given weights, leaks no coordinator tensors, and rejects bad options clearly", async () => {
+    const model = new LlamaForCausalLM(config, { seed: 99 });
+    const weights = stateDict(model);
+    model.dispose();
+    const before = tf.memory().numTensors;
+    await withTrainer({ workers: 2, config, initialParameters: weights }, async (t) => {
+      assert.equal(maxAbsDiff(await t.parameters(), weights), 0);
+      await t.trainStep(batchesFor(7)(0));
+    });
+    assert.equal(tf.memory().numTensors, before, "the coordinator holds no tensors");
+    await assert.rejects(DataParallelTrainer.create({ workers: 0, config }), /workers must be a positive integer/);
+    await assert.rejects(DataParallelTrainer.create({ workers: 1 }), /give config/);
+    await assert.rejects(DataParallelTrainer.create({ workers: 1, config, checkpointEvery: 2 }), /checkpointEvery needs checkpointDir/);
+    const bad = new Map(weights);
+    bad.delete("model.norm.weight");
+    await assert.rejects(DataParallelTrainer.create({ workers: 1, config, initialParameters: bad }), /no tensor named "model.norm.weight"/);
+    await withTrainer({ workers: 1, config }, async (t) => {
+      await assert.rejects(t.trainStep([{ inputIds: [1, 2], labels: [IGNORE_INDEX, IGNORE_INDEX] }]), /no supervised tokens/);
+    });
+  });
+});
