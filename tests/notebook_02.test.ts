@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, executeNotebook, joined, Output } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, joined, Output } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
@@ -11,11 +11,11 @@ function results(outputs: Output[]): Record<string, unknown> {
   return found.data!["application/json"] as Record<string, unknown>;
 }
 
-describe("notebook 02-llama-architecture (executed through the kernel)", function () {
+describe("notebook 02-llama-architecture (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
 
   it("shows RoPE, masks, GQA, parameter counts and attention heatmaps with correct numbers", () => {
-    const nb = executeNotebook(path.join(NOTEBOOKS, "02-llama-architecture.ipynb"), { cwd: NOTEBOOKS });
+    const nb = runNotebookHeadless(path.join(NOTEBOOKS, "02-llama-architecture.ipynb"), { STEPS: 60 });
     const outputs = allOutputs(nb);
     const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
     assert.deepEqual(errors.map((o) => joined(o.text) || `${o.ename}`), [], "no cell wrote an error");

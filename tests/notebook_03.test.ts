@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { allOutputs, executeNotebook, joined, Output } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, joined, Output } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
@@ -12,11 +12,11 @@ function results(outputs: Output[]): Record<string, unknown> {
   return found.data!["application/json"] as Record<string, unknown>;
 }
 
-describe("notebook 03-causal-lm-pretraining (executed through the kernel)", function () {
+describe("notebook 03-causal-lm-pretraining (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
 
   it("pretrains a causal LM that beats the unigram baseline, streams generations, and reloads its checkpoint exactly", () => {
-    const nb = executeNotebook(path.join(NOTEBOOKS, "03-causal-lm-pretraining.ipynb"), { cwd: NOTEBOOKS });
+    const nb = runNotebookHeadless(path.join(NOTEBOOKS, "03-causal-lm-pretraining.ipynb"), { GEN_TOKENS: 30 });
     const outputs = allOutputs(nb);
     const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
     assert.deepEqual(errors.map((o) => joined(o.text) || `${o.ename}`), [], "no cell wrote an error");

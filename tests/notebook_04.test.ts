@@ -1,15 +1,15 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, executeNotebook, joined } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, joined } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOK = path.resolve(__dirname, "..", "..", "notebooks", "04-fine-tuning-text-classification.ipynb");
 
-describe("notebook 04: fine-tuning text classification (executed through the kernel by nbconvert)", function () {
+describe("notebook 04: fine-tuning text classification (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1200000);
 
   it("fine-tunes a Llama classifier on SpamAssassin that beats the majority baseline by 8 points", () => {
-    const nb = executeNotebook(NOTEBOOK, { cwd: path.dirname(NOTEBOOK) });
+    const nb = runNotebookHeadless(NOTEBOOK, { SEED: 42 });
     const outputs = allOutputs(nb);
     const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
     assert.deepEqual(errors.map((o) => joined(o.text) || o.ename), [], "no cell wrote an error");

@@ -1,15 +1,15 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, executeNotebook, joined, Output } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, joined, Output } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOK = path.resolve(__dirname, "..", "..", "notebooks", "06-distributed-training.ipynb");
 
-describe("notebook 06-distributed-training (executed through the kernel by nbconvert)", function () {
+describe("notebook 06-distributed-training (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1_800_000);
 
   it("shards, visualises the all-reduce, shows N-worker equivalence, measures the speedup, survives a fault and exports for PyTorch", () => {
-    const nb = executeNotebook(NOTEBOOK, { cwd: path.dirname(NOTEBOOK) });
+    const nb = runNotebookHeadless(NOTEBOOK, { benchSteps: 3 });
     const outputs: Output[] = allOutputs(nb);
     const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
     assert.deepEqual(errors.map((o) => joined(o.text) || o.ename), [], "no cell wrote an error");

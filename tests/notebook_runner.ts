@@ -85,3 +85,20 @@ export function executeNotebook(notebook: string | object, options: { timeoutS?:
 export function allOutputs(nb: { cells: Cell[] }): Output[] {
   return nb.cells.flatMap((c) => c.outputs ?? []);
 }
+
+/**
+ * Executes a notebook headless with `llamalab run` (no Jupyter involved), overriding parameters the way papermill
+ * does, and returns the executed notebook. Throws with the runner's message when a cell fails.
+ */
+export function runNotebookHeadless(notebook: string, params: Record<string, unknown>, options: { timeoutS?: number } = {}): { cells: Cell[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llamalab-run-"));
+  const output = path.join(dir, path.basename(notebook));
+  const args = [path.join(ROOT, "bin", "llamalab.js"), "run", notebook, "-o", output, "--timeout", String(options.timeoutS ?? 1200)];
+  for (const [name, value] of Object.entries(params)) args.push("-p", `${name}=${JSON.stringify(value)}`);
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", cwd: path.dirname(notebook), maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`llamalab run failed (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-6000)}`);
+  const nb = JSON.parse(fs.readFileSync(output, "utf8")) as { cells: Cell[] };
+  const injected = nb.cells.find((c) => c.metadata.tags?.includes("injected-parameters"));
+  if (Object.keys(params).length && !injected) throw new Error("llamalab run did not add an injected-parameters cell");
+  return nb;
+}

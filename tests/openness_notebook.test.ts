@@ -1,14 +1,14 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, executeNotebook } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless } from "./notebook_runner";
 
 const NOTEBOOK = path.resolve(__dirname, "..", "..", "notebooks", "07-openness-analysis.ipynb");
 
-describe("notebook 07: openness analysis (through Jupyter's nbconvert)", function () {
+describe("notebook 07: openness analysis (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(600000);
 
   it("runs without errors and publishes the computed verdicts", () => {
-    const nb = executeNotebook(NOTEBOOK);
+    const nb = runNotebookHeadless(NOTEBOOK, { releaseTrainingData: true });
     const outputs = allOutputs(nb);
     assert.ok(outputs.every((o) => o.output_type !== "error"), "a cell raised an error");
     const json = outputs.map((o) => o.data?.["application/json"]).filter((d) => d !== undefined);
