@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { installWasmMatMul } from "./kernels/wasm_matmul";
 
 /** The tensor backends Llama Lab can run on, fastest first. */
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -51,6 +52,8 @@ async function choose(log: (line: string) => void): Promise<BackendName> {
     }
     if (ok) {
       await tf.ready();
+      // wasm's own matmul leaves XNNPACK's fast path for transposed or batched operands; ours stays on it.
+      if (name === "wasm") installWasmMatMul();
       log(`llamalab: using the ${name} backend${forced ? ` (forced by ${BACKEND_ENV})` : ""}`);
       return name;
     }

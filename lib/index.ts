@@ -75,3 +75,4 @@ export type { AddedToken } from "./tokenizer/hf_tokenizer";
 export { heatmap } from "./display/plotly";
 export * from "./precision";
 export * from "./parallel";
+export { installWasmMatMul } from "./kernels/wasm_matmul";

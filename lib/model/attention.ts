@@ -4,6 +4,7 @@ import { LlamaConfig } from "./config";
 import { Linear, Module } from "./module";
 import { RotaryAngles, applyRotary } from "./rope";
 import { Random } from "../random";
+import { matMulUnderAutocast } from "../precision/autocast_context";
 
 /**
  * Repeats each of the KV heads `groups` times, adjacent (repeat-interleave, HF's `repeat_kv`), so that
@@ -79,9 +80,9 @@ export class LlamaAttention extends Module {
       if (cache) ({ keys: k, values: v } = cache.append(k, v)); // [B, KV, S, hd]
       const kAll = repeatKv(k, nh / nkv); // [B, H, S, hd]
       const vAll = repeatKv(v, nh / nkv); // [B, H, S, hd]
-      const scores = tf.add(tf.mul(tf.matMul(q, kAll, false, true), 1 / Math.sqrt(hd)), bias); // [B, H, T, S]
+      const scores = tf.add(tf.mul(matMulUnderAutocast(q, kAll, false, true), 1 / Math.sqrt(hd)), bias); // [B, H, T, S]; mask added in fp32
       const probs = tf.softmax(scores, -1) as tf.Tensor4D; // [B, H, T, S]
-      const context = tf.matMul(probs, vAll); // [B, H, T, hd]
+      const context = matMulUnderAutocast(probs, vAll); // [B, H, T, hd]
       const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b * t, nh * hd]) as tf.Tensor2D; // [B*T, H*hd]
       const output = tf.reshape(this.o_proj.forward(merged), [b, t, d]) as tf.Tensor3D; // [B, T, D]
       return { output, probs };

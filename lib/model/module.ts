@@ -6,6 +6,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Random } from "../random";
 import { OWNS_TENSORS } from "../ownership";
+import { installWasmMatMul } from "../kernels/wasm_matmul";
+import { matMulUnderAutocast } from "../precision/autocast_context";
 
 /** One row of {@link Module.parameterSummary}. */
 export interface ParameterRow {
@@ -108,7 +110,8 @@ function variableFrom(initial: tf.Tensor): tf.Variable {
 
 /** y = x·Wᵀ (+ b) for 2-D x [N, in] and W in HF layout [out, in]. */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
-  const y = tf.matMul(x, weight, false, true) as tf.Tensor2D; // [N, out]
+  installWasmMatMul(); // once: keeps this matmul and its gradients on XNNPACK's fast path under wasm
+  const y = matMulUnderAutocast(x, weight, false, true); // [N, out]; 16-bit inside a withAutocast scope
   return bias ? (tf.add(y, bias) as tf.Tensor2D) : y; // [N, out]
 }
 

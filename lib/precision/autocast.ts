@@ -56,10 +56,26 @@ export function autocastPolicy(precision: Precision): AutocastPolicy {
   };
 }
 
+/** Sees each gradient as it reaches a cast (`dy`, fp32) and as the 16-bit tensor holds it (`rounded`). */
+export type CastGradientObserver = (dy: tf.Tensor, rounded: tf.Tensor) => void;
+
+let castGradientObserver: CastGradientObserver | undefined;
+
+/** Installs (or with undefined removes) the observer of gradients at casts; returns the previous one. */
+export function setCastGradientObserver(observer: CastGradientObserver | undefined): CastGradientObserver | undefined {
+  const previous = castGradientObserver;
+  castGradientObserver = observer;
+  return previous;
+}
+
 function castFn(precision: "fp16" | "bf16"): (x: tf.Tensor) => tf.Tensor {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: roundTo(args[0] as tf.Tensor, precision),
-    gradFunc: (dy: tf.Tensor) => roundTo(dy, precision),
+    gradFunc: (dy: tf.Tensor) => {
+      const rounded = roundTo(dy, precision);
+      castGradientObserver?.(dy, rounded);
+      return rounded;
+    },
   })) as (x: tf.Tensor) => tf.Tensor;
 }
 

@@ -21,3 +21,8 @@ export { memoryEstimate, countParameters, activationElementsPerTokenPerLayer } f
 export type { MemoryConfig, MemoryOptions, MemoryEstimate, MemoryBytes, ParameterCount } from "./memory";
 export { autocastPolicy, castTo, autocastMatMul, autocastLinear } from "./autocast";
 export type { AutocastPolicy } from "./autocast";
+export { withAutocast, autocastPrecision, matMulUnderAutocast } from "./autocast_context";
+export { unscaleOrSkip, mixedPrecisionGradFn, SCALED_STEP_METRICS } from "./scaled_step";
+export type { MixedPrecisionGradFnOptions } from "./scaled_step";
+export { gradientUnderflow, countCastUnderflow } from "./gradient_underflow";
+export type { GradientUnderflow, UnderflowCount } from "./gradient_underflow";

@@ -4,6 +4,8 @@
  * evaluation with metrics, early stopping, the best checkpoint, exact resume, `predict()` on raw strings,
  * callbacks, a JSONL log and a live display. Optimizer steps run through {@link trainSteps}; the gradients of one
  * step come from {@link Trainer.computeLossAndGrads}, the seam where loss scaling or data-parallel workers plug in.
+ * With `mixedPrecision` the forward passes run under {@link withAutocast} and fp16 adds a GradScaler-style
+ * {@link DynamicLossScaler}, whose state travels in the checkpoints.
  */
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
@@ -23,6 +25,10 @@ import { Float32Tensor } from "../io/safetensors";
 import { EarlyStopping, EarlyStoppingState } from "./early_stopping";
 import { ClassificationReport, classificationReport } from "./metrics";
 import { makeSchedule } from "./schedules";
+import { Precision } from "../precision/formats";
+import { DynamicLossScaler, LossScalerState } from "../precision/loss_scaler";
+import { withAutocast } from "../precision/autocast_context";
+import { SCALED_STEP_METRICS, unscaleOrSkip } from "../precision/scaled_step";
 import { ResolvedTrainingArguments, TrainingArguments, resolveTrainingArguments } from "./training_arguments";
 
 /** A model the Trainer fine-tunes. */
@@ -121,6 +127,10 @@ export class Trainer {
   readonly maxSteps: number;
   /** Optimizer steps in one pass over the training set. */
   readonly stepsPerEpoch: number;
+  /** Dynamic loss scaling: enabled for mixedPrecision "fp16" (unless args.lossScaler.enabled is false), else a pass-through. */
+  readonly lossScaler: DynamicLossScaler;
+  /** Compute precision of the forward passes ("fp32" for mixedPrecision "none"). */
+  readonly precision: Precision;
   private readonly trainSet: readonly LabeledExample[];
   private readonly evalSet?: readonly LabeledExample[];
   private readonly tokenizer?: TextEncoder;
@@ -152,6 +162,8 @@ export class Trainer {
     const lr = makeSchedule(a.lrScheduler, { lr: a.learningRate, warmupSteps: warmup, totalSteps: this.maxSteps });
     // Decay weight matrices and embeddings only: rank-1 tensors are RMSNorm weights and biases.
     this.optimizer = new AdamW(model.namedParameters(), { lr, weightDecay: a.weightDecay, decay: decayMatricesOnly });
+    this.precision = a.mixedPrecision === "none" ? "fp32" : a.mixedPrecision;
+    this.lossScaler = new DynamicLossScaler({ ...a.lossScaler, enabled: a.mixedPrecision === "fp16" && (a.lossScaler?.enabled ?? true) });
     this.callbacks = [...(opts.callbacks ?? [])];
     if (a.logFile) this.callbacks.push(new JsonlLogger(a.logFile));
     if (a.progress) this.callbacks.push(new ProgressCallback());
@@ -202,7 +214,11 @@ export class Trainer {
       shouldStop: () => stopEarly,
       onStep: async (log) => {
         losses.push(log.loss);
-        const r = record("train", { loss: log.loss, lr: log.lr, grad_norm: log.gradNorm });
+        // Under fp16 loss scaling the record also says which scale the step used and whether it was skipped.
+        const scaling: Record<string, number> = this.lossScaler.isEnabled()
+          ? { [SCALED_STEP_METRICS.scale]: log.metrics[SCALED_STEP_METRICS.scale], [SCALED_STEP_METRICS.skipped]: log.metrics[SCALED_STEP_METRICS.skipped] }
+          : {};
+        const r = record("train", { loss: log.loss, lr: log.lr, grad_norm: log.gradNorm, ...scaling });
         for (const cb of this.callbacks) await cb.onStep?.(r);
         const step = this.globalStep;
         if (this.evalSet && a.evalSteps > 0 && step % a.evalSteps === 0 && step < this.maxSteps) {
@@ -234,9 +250,18 @@ export class Trainer {
   /**
    * The step seam: loss and gradients of one optimizer step over its micro-batches. Each micro-batch contributes
    * ∇(its summed loss / N), N = supervised items in all of them, so k micro-batches give exactly the loss and
-   * gradients of one batch holding them all (not the mean of per-micro-batch means).
+   * gradients of one batch holding them all (not the mean of per-micro-batch means). Forward passes run in
+   * {@link precision}; with fp16 loss scaling the gradients of loss × scale are accumulated, then unscaled once
+   * (clipping follows in trainSteps), and a step whose gradients overflowed returns none (see unscaleOrSkip).
    */
   computeLossAndGrads(microBatches: readonly TrainBatch[]): GradOutput {
+    const scaling = this.lossScaler.isEnabled();
+    const raw = this.accumulateLossAndGrads(microBatches, scaling ? this.lossScaler.getScale() : undefined);
+    return scaling ? unscaleOrSkip(this.lossScaler, raw.loss, raw.grads) : raw;
+  }
+
+  // Loss (unscaled) and gradients (of loss × lossScale when given) summed over the micro-batches.
+  private accumulateLossAndGrads(microBatches: readonly TrainBatch[], lossScale?: number): GradOutput {
     if (microBatches.length === 0) throw new Error("computeLossAndGrads: no micro-batches");
     const total = microBatches.reduce((n, b) => n + b.count, 0);
     const scale = 1 / Math.max(1, total);
@@ -245,7 +270,17 @@ export class Trainer {
     const acc: { loss: tf.Scalar; grads: tf.NamedTensorMap } = { loss: tf.scalar(0), grads: {} };
     try {
       for (const batch of microBatches) {
-        const out = tf.variableGrads(() => tf.mul(this.lossSum(batch), scale) as tf.Scalar, variables);
+        let unscaled: tf.Scalar | undefined;
+        const out = tf.variableGrads(() => {
+          const loss = withAutocast(this.precision, () => tf.mul(this.lossSum(batch), scale) as tf.Scalar);
+          if (lossScale === undefined) return loss;
+          unscaled = tf.keep(loss); // the log reports the unscaled loss
+          return tf.mul(loss, tf.scalar(lossScale)) as tf.Scalar;
+        }, variables);
+        if (unscaled) {
+          out.value.dispose();
+          out.value = unscaled;
+        }
         for (const [name, g] of Object.entries(out.grads)) {
           if (g == null) continue;
           const previous = acc.grads[name];
@@ -274,7 +309,7 @@ export class Trainer {
       const batch = this.collate(chunk);
       try {
         const [sum, preds] = tf.tidy(() => {
-          const logits = this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask });
+          const logits = withAutocast(this.precision, () => this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }));
           const s = this.model instanceof LlamaForSequenceClassification
             ? this.model.lossSum(logits as tf.Tensor2D, batch.labels).sum
             : this.model.lossSum(logits as tf.Tensor3D, batch.labels).sum;
@@ -329,9 +364,9 @@ export class Trainer {
       });
       const padded = this.pad(ids);
       const rows = tf.tidy(() => {
-        const logits = model.forward(tf.tensor2d(padded.inputIds, undefined, "int32"), {
+        const logits = withAutocast(this.precision, () => model.forward(tf.tensor2d(padded.inputIds, undefined, "int32"), {
           attentionMask: tf.tensor2d(padded.attentionMask, undefined, "float32"),
-        });
+        }));
         if (problem === "single_label_classification") return tf.softmax(logits);
         return problem === "multi_label_classification" ? tf.sigmoid(logits) : logits;
       });
@@ -488,6 +523,8 @@ export class Trainer {
       cursor: { ...this.cursor },
       rngState: this.rng.getState(),
       earlyStopping: this.earlyStopping?.getState() ?? null,
+      // GradScaler's state_dict ({} when scaling is off), as HF saves scaler.pt beside the optimizer.
+      lossScaler: this.lossScaler.getState(),
       best: this.best ? { metric: this.best.metric, step: this.best.step } : null,
       history: this.history,
       maxSteps: this.maxSteps,
@@ -517,6 +554,10 @@ export class Trainer {
     this.order = this.drawOrder();
     this.rng.setState(state.rngState as number);
     if (this.earlyStopping && state.earlyStopping) this.earlyStopping.setState(state.earlyStopping as EarlyStoppingState);
+    // A checkpoint without scaler state (an fp32 or bf16 run) resumes under fp16 with a fresh scale; a saved
+    // scale is ignored by a run that does not scale, as Hugging Face ignores scaler.pt then.
+    const scalerState = state.lossScaler as Partial<LossScalerState> | undefined;
+    if (this.lossScaler.isEnabled() && scalerState && Object.keys(scalerState).length > 0) this.lossScaler.setState(scalerState);
     this.history.splice(0, this.history.length, ...(state.history as LogRecord[]));
     const best = state.best as { metric: number; step: number } | null;
     this.best = null;

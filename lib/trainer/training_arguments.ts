@@ -1,5 +1,9 @@
 /** The Trainer's options, named after Hugging Face's `TrainingArguments` (camelCase), with its defaults where they fit a CPU. */
 import { ScheduleKind } from "./schedules";
+import { LossScalerOptions } from "../precision/loss_scaler";
+
+/** Mixed-precision training as Hugging Face's `fp16=True` / `bf16=True` (simulated on float32 storage). */
+export type MixedPrecision = "fp16" | "bf16" | "none";
 
 /** Options of a {@link Trainer} run. */
 export interface TrainingArguments {
@@ -51,11 +55,18 @@ export interface TrainingArguments {
   logFile?: string;
   /** Show the progress bar and live plots (default true). */
   progress?: boolean;
+  /**
+   * Matmuls in fp16 or bf16 under autocast, fp32 master weights and loss (default "none"). "fp16" adds dynamic loss
+   * scaling (steps with Inf/NaN gradients are skipped); bf16 has fp32's range and needs none.
+   */
+  mixedPrecision?: MixedPrecision;
+  /** GradScaler options for fp16 (defaults: scale 2^16, ×2 every 2000 clean steps, ×0.5 on overflow); enabled: false turns scaling off. */
+  lossScaler?: LossScalerOptions;
 }
 
 /** {@link TrainingArguments} with every default filled in. */
-export type ResolvedTrainingArguments = Required<Omit<TrainingArguments, "maxSteps" | "warmupSteps" | "earlyStoppingPatience" | "outputDir" | "logFile">> &
-  Pick<TrainingArguments, "maxSteps" | "warmupSteps" | "earlyStoppingPatience" | "outputDir" | "logFile">;
+export type ResolvedTrainingArguments = Required<Omit<TrainingArguments, "maxSteps" | "warmupSteps" | "earlyStoppingPatience" | "outputDir" | "logFile" | "lossScaler">> &
+  Pick<TrainingArguments, "maxSteps" | "warmupSteps" | "earlyStoppingPatience" | "outputDir" | "logFile" | "lossScaler">;
 
 const INTEGER_FIELDS = ["numEpochs", "maxSteps", "batchSize", "evalBatchSize", "gradientAccumulationSteps", "warmupSteps", "evalSteps", "seed", "maxLength", "earlyStoppingPatience", "saveSteps"] as const;
 
@@ -73,6 +84,13 @@ export function resolveTrainingArguments(args: TrainingArguments = {}): Resolved
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`TrainingArguments: ${k} must be a finite number ≥ 0, got ${v}`);
   }
   if (args.warmupRatio !== undefined && args.warmupRatio > 1) throw new Error(`TrainingArguments: warmupRatio must be in [0, 1], got ${args.warmupRatio}`);
+  const mixedPrecision = args.mixedPrecision ?? "none";
+  if (mixedPrecision !== "fp16" && mixedPrecision !== "bf16" && mixedPrecision !== "none") {
+    throw new Error(`TrainingArguments: mixedPrecision must be "fp16", "bf16" or "none", got ${JSON.stringify(args.mixedPrecision)}`);
+  }
+  if (args.lossScaler !== undefined && mixedPrecision !== "fp16") {
+    throw new Error(`TrainingArguments: lossScaler applies to mixedPrecision "fp16" only (got "${mixedPrecision}"); bf16 and fp32 need no loss scaling`);
+  }
   const batchSize = args.batchSize ?? 8;
   const metric = args.metricForBestModel ?? "eval_loss";
   return {
@@ -100,5 +118,7 @@ export function resolveTrainingArguments(args: TrainingArguments = {}): Resolved
     saveSteps: args.saveSteps ?? 0,
     logFile: args.logFile,
     progress: args.progress ?? true,
+    mixedPrecision,
+    lossScaler: args.lossScaler,
   };
 }

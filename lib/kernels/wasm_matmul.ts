@@ -1,0 +1,220 @@
+/**
+ * A faster `BatchMatMul` for the wasm backend. tfjs-backend-wasm 4.22 sends a matmul to XNNPACK's fast
+ * fully-connected path only when it is plain 2-D (batch 1, no transpose flag); everything else runs a naive
+ * loop at ~1 GFLOP/s instead of ~14 (measured on this machine, see docs/performance.md). That covers every
+ * linear layer's forward (x·Wᵀ), two of its three gradient matmuls and all of attention. This kernel keeps the
+ * same semantics and sends every case through the fast path: transpose flags become an explicit Transpose
+ * kernel (a few ms), a shared right operand folds the batch into rows, and other batches run one fast 2-D
+ * matmul per batch on views into the operands' wasm memory (no copies).
+ *
+ * Only the wasm backend is touched; other backends (cpu, tfjs-node) keep their own kernels, and model code
+ * stays backend-agnostic. If the backend's internals ever differ from what is checked here, the original
+ * kernel runs.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The parts of tfjs-backend-wasm's BackendWasm (4.22) this kernel uses. */
+interface WasmBackendInternals {
+  dataIdMap: { get(dataId: tf.DataId): { id: number; memoryOffset: number | null } | undefined; has(dataId: tf.DataId): boolean };
+  dataIdNextNumber: number;
+  wasm: {
+    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+type MatMulCall = (
+  aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
+  transposeA: boolean, transposeB: boolean, outId: number,
+) => void;
+
+let installed = false;
+const calls = new WeakMap<object, MatMulCall>();
+
+function internals(backend: unknown): WasmBackendInternals | null {
+  const b = backend as Partial<WasmBackendInternals> | null;
+  const ok =
+    b != null && b.dataIdMap != null && typeof b.dataIdNextNumber === "number" && typeof b.makeOutput === "function" &&
+    typeof b.wasm?.cwrap === "function" && typeof b.wasm.tfjs?.registerTensor === "function" &&
+    typeof b.wasm.tfjs?.disposeData === "function";
+  return ok ? (b as WasmBackendInternals) : null;
+}
+
+function matMulCall(be: WasmBackendInternals): MatMulCall {
+  let call = calls.get(be);
+  if (call === undefined) {
+    const types = ["number", "array", "number", "number", "array", "number", "number", "number", "number"];
+    call = be.wasm.cwrap("BatchMatMul", null, types) as MatMulCall;
+    calls.set(be, call);
+  }
+  return call;
+}
+
+const shapeBytes = (shape: number[]): Uint8Array => new Uint8Array(new Int32Array(shape).buffer);
+const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Replaces the wasm backend's BatchMatMul kernel with the fast-path version, once. A no-op unless the wasm
+ * backend is active (call it again after switching to wasm). Returns whether the fast kernel is in place.
+ */
+export function installWasmMatMul(): boolean {
+  if (installed) return true;
+  if (tf.getBackend() !== "wasm" || internals(tf.backend()) === null) return false;
+  const original = tf.getKernel(tf.BatchMatMul, "wasm");
+  const transpose = tf.getKernel(tf.Transpose, "wasm");
+  if (original === undefined || transpose === undefined) return false;
+  const originalFunc = original.kernelFunc as (args: object) => tf.TensorInfo;
+  const transposeFunc = transpose.kernelFunc as (args: object) => tf.TensorInfo;
+
+  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+    const be = internals(args.backend);
+    if (be === null || a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) {
+      return originalFunc(args);
+    }
+    const temps: tf.TensorInfo[] = [];
+    const swapLast = (x: tf.TensorInfo): tf.TensorInfo => {
+      const t = swapLastFunc(transposeFunc, args.backend)(x);
+      temps.push(t);
+      return t;
+    };
+    const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+    const batchB = sizeOf(b.shape.slice(0, -2));
+    if (m < SMALL_M && transposeB) {
+      // Decoding (a few rows): transposing a big operand every call would cost more than the naive loop saves,
+      // so a weight's transpose is kept (see transposedWeight); small batched products stay on the naive loop.
+      if (batchB !== 1 || transposeA) return originalFunc(args);
+      const bt = transposedWeight(be, b, swapLastFunc(transposeFunc, args.backend));
+      if (bt === null) return originalFunc(args);
+      return plainMatMul(be, a, bt, () => originalFunc({ ...args, inputs: { a, b: bt }, attrs: { transposeA: false, transposeB: false } }));
+    }
+    try {
+      const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+      if (a.shape.length === 2 && b.shape.length === 2 && n >= WIDE_N && n > 4 * m) {
+        // A very wide right operand (an LM head's vocabulary) is slow as XNNPACK's weights (~10 GFLOP/s for
+        // N = 32000 against ~25): compute Cᵀ = Bᵀ·Aᵀ, where the wide side becomes rows, then transpose C back.
+        const bt = transposeB ? b : swapLast(b); // [N, K]
+        const at = transposeA ? a : swapLast(a); // [K, M]
+        const ct = plainMatMul(be, bt, at, () => originalFunc({ ...args, inputs: { a: bt, b: at }, attrs: { transposeA: false, transposeB: false } }));
+        temps.push(ct); // [N, M]
+        return swapLastFunc(transposeFunc, args.backend)(ct); // [M, N]
+      }
+      const aa = transposeA ? swapLast(a) : a; // [...A, M, K]
+      const bb = transposeB ? swapLast(b) : b; // [...B, K, N]
+      return plainMatMul(be, aa, bb, () => originalFunc({ ...args, inputs: { a: aa, b: bb }, attrs: { transposeA: false, transposeB: false } }));
+    } finally {
+      for (const t of temps) be.disposeData(t.dataId);
+    }
+  };
+  tf.unregisterKernel(tf.BatchMatMul, "wasm");
+  tf.registerKernel({ kernelName: tf.BatchMatMul, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
+  installed = true;
+  return true;
+}
+
+/** An explicit transpose of the last two axes, so that a matmul can run without transpose flags. */
+function swapLastFunc(transposeFunc: (args: object) => tf.TensorInfo, backend: unknown): (x: tf.TensorInfo) => tf.TensorInfo {
+  return (x) => {
+    const perm = x.shape.map((_, i) => i);
+    [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+    return transposeFunc({ inputs: { x }, backend, attrs: { perm } });
+  };
+}
+
+/** From this many output columns (and 4× more columns than rows) a 2-D product is computed transposed. */
+const WIDE_N = 4096;
+/** Below this many rows of a, a transposed right operand is cached instead of transposed per call. */
+const SMALL_M = 64;
+/** At most this many floats of transposed copies are kept (256 MB). */
+const CACHE_FLOATS = 64 * 1024 * 1024;
+const transposedCache = new Map<tf.DataId, tf.TensorInfo>();
+let cachedFloats = 0;
+
+/**
+ * bᵀ for a right operand used again and again with few rows on the left (a weight while decoding), from a
+ * cache keyed by b's data. An entry goes when its source tensor has been disposed (a weight updated by the
+ * optimizer gets new data), checked on every call, or when the cache is full (oldest first). Null if b is too big.
+ */
+function transposedWeight(
+  be: WasmBackendInternals, b: tf.TensorInfo, swapLast: (x: tf.TensorInfo) => tf.TensorInfo,
+): tf.TensorInfo | null {
+  for (const [source, copy] of transposedCache) {
+    if (!be.dataIdMap.has(source)) dropCached(be, source, copy);
+  }
+  const hit = transposedCache.get(b.dataId);
+  if (hit !== undefined) {
+    transposedCache.delete(b.dataId); // re-insert: the Map's order is least recently used first
+    transposedCache.set(b.dataId, hit);
+    return hit;
+  }
+  const size = sizeOf(b.shape);
+  if (size > CACHE_FLOATS / 4) return null;
+  for (const [source, copy] of transposedCache) {
+    if (cachedFloats + size <= CACHE_FLOATS) break;
+    dropCached(be, source, copy);
+  }
+  const copy = swapLast(b);
+  transposedCache.set(b.dataId, copy);
+  cachedFloats += size;
+  return copy;
+}
+
+function dropCached(be: WasmBackendInternals, source: tf.DataId, copy: tf.TensorInfo): void {
+  transposedCache.delete(source);
+  cachedFloats -= sizeOf(copy.shape);
+  be.disposeData(copy.dataId);
+}
+
+/** a [...A, M, K] · b [...B, K, N] with no transposes, as fast-path 2-D matmuls; `fallback` for odd broadcasts. */
+function plainMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, fallback: () => tf.TensorInfo): tf.TensorInfo {
+  const [m, k] = a.shape.slice(-2);
+  const [k2, n] = b.shape.slice(-2);
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = sizeOf(outerA);
+  const batchB = sizeOf(outerB);
+  const aInfo = be.dataIdMap.get(a.dataId);
+  const bInfo = be.dataIdMap.get(b.dataId);
+  // Mismatched inner sizes get the original kernel's error message; general broadcasts its general loop.
+  const strip = (dims: number[]): number[] => {
+    const first = dims.findIndex((d) => d !== 1); // leading 1s do not change the batch layout
+    return first < 0 ? [] : dims.slice(first);
+  };
+  const simple = batchA === 1 || batchB === 1 || tf.util.arraysEqual(strip(outerA), strip(outerB));
+  if (k !== k2 || m * k * n === 0 || !simple || aInfo?.memoryOffset == null || bInfo?.memoryOffset == null) return fallback();
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const call = matMulCall(be);
+  if (batchB === 1) {
+    // One shared right operand (a weight): all batches of a are just more rows. [A·M, K]·[K, N].
+    if (batchA === 1) return fallback(); // already the fast 2-D case
+    const out = be.makeOutput([...outer, m, n], "float32");
+    const outId = be.dataIdMap.get(out.dataId)!.id;
+    call(aInfo.id, shapeBytes([1, batchA * m, k]), 3, bInfo.id, shapeBytes([1, k, n]), 3, false, false, outId);
+    return out;
+  }
+  const out = be.makeOutput([...outer, m, n], "float32");
+  const outOffset = be.dataIdMap.get(out.dataId)!.memoryOffset!;
+  const batches = Math.max(batchA, batchB);
+  // Temporary tensor ids that point into the operands' memory: batch i of a, b and out, each 2-D.
+  const view = (offset: number, size: number): number => {
+    const id = be.dataIdNextNumber++;
+    be.wasm.tfjs.registerTensor(id, size, offset);
+    return id;
+  };
+  const aShape = shapeBytes([1, m, k]);
+  const bShape = shapeBytes([1, k, n]);
+  for (let i = 0; i < batches; i++) {
+    const ai = view(aInfo.memoryOffset + 4 * (batchA === 1 ? 0 : i) * m * k, m * k);
+    const bi = view(bInfo.memoryOffset + 4 * i * k * n, k * n);
+    const oi = view(outOffset + 4 * i * m * n, m * n);
+    call(ai, aShape, 3, bi, bShape, 3, false, false, oi);
+    // Unregisters the ids (and any XNNPACK operator cached for them); the memory stays with its owner.
+    be.wasm.tfjs.disposeData(ai);
+    be.wasm.tfjs.disposeData(bi);
+    be.wasm.tfjs.disposeData(oi);
+  }
+  return out;
+}

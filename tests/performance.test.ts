@@ -1,0 +1,113 @@
+import { strict as assert } from "assert";
+import * as tf from "@tensorflow/tfjs";
+import { installWasmMatMul } from "../lib/kernels/wasm_matmul";
+import { makeConfig } from "../lib/model/config";
+import { LlamaForCausalLM } from "../lib/model/causal_lm";
+import { Random } from "../lib/random";
+import { AdamW } from "../lib/train/adamw";
+import { maskedCrossEntropy } from "../lib/train/losses";
+import { trainSteps } from "../lib/train/loop";
+
+/** A [...batch, rows, cols] tensor of seeded values, and the same values as a flat array. */
+function randomTensor(rng: Random, shape: number[]): { t: tf.Tensor; v: Float32Array } {
+  const v = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+  return { t: tf.tensor(v, shape), v };
+}
+
+/** Batched a·b in doubles from flat row-major arrays, with tfjs' transpose flags and batch-1 broadcasting. */
+function referenceMatMul(
+  a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], transposeA: boolean, transposeB: boolean,
+): number[] {
+  const [ar, ac] = aShape.slice(-2);
+  const [br, bc] = bShape.slice(-2);
+  const [m, k] = transposeA ? [ac, ar] : [ar, ac];
+  const n = transposeB ? br : bc;
+  const batchA = a.length / (ar * ac);
+  const batchB = b.length / (br * bc);
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(batchA, batchB); i++) {
+    const ao = (batchA === 1 ? 0 : i) * ar * ac;
+    const bo = (batchB === 1 ? 0 : i) * br * bc;
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < n; c++) {
+        let s = 0;
+        for (let j = 0; j < k; j++) {
+          s += a[ao + (transposeA ? j * ac + r : r * ac + j)] * b[bo + (transposeB ? c * bc + j : j * bc + c)];
+        }
+        out.push(s);
+      }
+    }
+  }
+  return out;
+}
+
+describe("kernels/wasm_matmul", () => {
+  it("installs on wasm, and (on any backend) matches a reference matmul for every flag and batch layout", () => {
+    // On other backends it is a no-op (or already in place for wasm, if an earlier test switched to it).
+    if (tf.getBackend() === "wasm") assert.ok(installWasmMatMul(), "the fast kernel is installed on wasm");
+    const rng = new Random(3);
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[5, 3], [3, 4], false, false], // plain 2-D
+      [[5, 3], [4, 3], false, true], // x·Wᵀ with few rows: decoding, from the cached transpose
+      [[5, 3], [4, 3], false, true], // (a fresh W: the cache must not answer for the freed one)
+      [[70, 3], [4, 3], false, true], // x·Wᵀ with many rows: a linear layer's forward in training
+      [[3, 5], [3, 4], true, false], // dyᵀ·x, a weight gradient
+      [[3, 5], [4, 3], true, true],
+      [[70, 3], [4100, 3], false, true], // a wide LM head: computed as (W·xᵀ)ᵀ
+      [[3, 70], [3, 4100], true, false],
+      [[2, 3, 5, 3], [2, 3, 4, 3], false, true], // attention scores q·kᵀ [B, H, T, hd]
+      [[2, 3, 5, 4], [2, 3, 4, 3], false, false], // probs·v
+      [[2, 3, 5, 4], [2, 3, 5, 3], true, false], // a gradient of probs·v
+      [[2, 5, 3], [3, 4], false, false], // shared right operand (batch folded into rows)
+      [[2, 5, 3], [1, 4, 3], false, true],
+      [[5, 3], [2, 3, 4], false, false], // shared left operand
+    ];
+    for (const [aShape, bShape, ta, tb] of cases) {
+      const before = tf.memory().numTensors;
+      const a = randomTensor(rng, aShape);
+      const b = randomTensor(rng, bShape);
+      const got = tf.matMul(a.t, b.t, ta, tb);
+      const want = referenceMatMul(a.v, aShape, b.v, bShape, ta, tb);
+      const what = `[${aShape}]${ta ? "ᵀ" : ""}·[${bShape}]${tb ? "ᵀ" : ""}`;
+      const values = got.dataSync();
+      assert.equal(values.length, want.length, `${what}: size`);
+      values.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-5, `${what}[${i}]: ${x} vs ${want[i]}`));
+      tf.dispose([a.t, b.t, got]);
+      assert.equal(tf.memory().numTensors, before, `${what}: no tensors left behind`);
+    }
+  });
+
+  it("keeps tfjs' error for mismatched inner sizes", () => {
+    const a = tf.zeros([2, 3]);
+    const b = tf.zeros([4, 5]);
+    assert.throws(() => tf.matMul(a, b), /inner shapes/);
+    tf.dispose([a, b]);
+  });
+});
+
+describe("performance/no tensor growth", () => {
+  it("trains a tiny Llama for 1,000 steps with a constant number of live tensors", async function () {
+    const config = makeConfig({
+      vocab_size: 32, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1,
+      intermediate_size: 32,
+    });
+    const model = new LlamaForCausalLM(config, { seed: 0 });
+    const params = model.namedParameters();
+    const optimizer = new AdamW(params, { lr: 1e-2 });
+    const rng = new Random(5);
+    const row = Array.from({ length: 2 * 9 }, () => rng.int(32));
+    const ids = tf.tensor2d(row.filter((_, i) => i % 9 !== 8), [2, 8], "int32"); // [B, T]
+    const labels = tf.tensor2d(row.filter((_, i) => i % 9 !== 0), [2, 8], "int32"); // next tokens [B, T]
+    const lossFn = () => ({ loss: maskedCrossEntropy(model.forward(ids), labels).loss });
+    const run = (steps: number) => trainSteps({ params, optimizer, batches: () => null, steps, clipNorm: 1, lossFn });
+    await run(1); // creates the optimizer's moments
+    const before = tf.memory().numTensors;
+    const logs = await run(1000);
+    assert.equal(logs.length, 1000);
+    assert.equal(tf.memory().numTensors, before, "live tensors after 1,000 more steps");
+    assert.ok(logs[999].loss < logs[0].loss - 0.5, `the model learns the fixed batch: ${logs[0].loss} → ${logs[999].loss}`);
+    tf.dispose([ids, labels]);
+    model.dispose();
+    optimizer.dispose();
+  });
+});
