@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, executeNotebook, joined, Output } from "./notebook_runner";
+import { allOutputs, executeNotebook, joined, Output, runNotebookHeadless } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
@@ -35,5 +35,15 @@ describe("notebooks (executed through the kernel by nbconvert)", function () {
     assert.ok(r.steps > 0 && Number.isFinite(r.finalLoss));
     assert.ok(r.mlmAccuracy > r.mlmBaseline + 0.03, `MLM accuracy ${r.mlmAccuracy} should beat the baseline ${r.mlmBaseline} by 3 points`);
     assert.ok(r.nspAccuracy >= 0 && r.nspAccuracy <= 1);
+    const progress = outputs.map((o) => joined(o.data?.["text/plain"] as string | string[] | undefined)).filter((t) => /pretraining: step/.test(t));
+    assert.equal(progress.length, 1, "the live progress display is one output, updated in place");
+    assert.match(progress[0], new RegExp(`step ${r.steps}/${r.steps} .*done in`), "its final state is saved in the notebook");
+  });
+
+  it("01-mlm-nsp-pretraining also runs headless with `llamalab run` and a parameter override", () => {
+    const nb = runNotebookHeadless(path.join(NOTEBOOKS, "01-mlm-nsp-pretraining.ipynb"), { STEPS: 20 });
+    const outputs = allOutputs(nb);
+    assertNoErrors(outputs);
+    assert.equal(results(outputs).steps, 20, "the injected STEPS=20 took effect");
   });
 });
