@@ -8,17 +8,23 @@ import { fromPretrained, stateDict } from "../lib/io/pretrained";
 import { Float32Tensor } from "../lib/io/safetensors";
 import { LlamaConfig } from "../lib/model/config";
 import { LlamaForCausalLM } from "../lib/model/causal_lm";
-import { DynamicLossScaler } from "../lib/precision/loss_scaler";
+import { Precision } from "../lib/precision/formats";
+import { DynamicLossScaler, LossScalerOptions } from "../lib/precision/loss_scaler";
+import { SCALED_STEP_METRICS, mixedPrecisionGradFn } from "../lib/precision/scaled_step";
 import { Random } from "../lib/random";
 import { AdamW, LearningRate } from "../lib/train/adamw";
 import { IGNORE_INDEX } from "../lib/train/losses";
 import { trainSteps } from "../lib/train/loop";
 import { makeSchedule } from "../lib/trainer/schedules";
+import { LlamaForSequenceClassification } from "../lib/model/sequence_classification";
+import { Trainer } from "../lib/trainer/trainer";
 import { ringAllReduce, sumInOrder, clipFlatInPlace } from "../lib/parallel/allreduce";
 import { DATA_PARALLEL_FILES, readDataParallelCheckpoint } from "../lib/parallel/checkpoint";
 import { DataParallelOptions, DataParallelTrainer } from "../lib/parallel/data_parallel_trainer";
 import { lmTokenSumLoss } from "../lib/parallel/lm_loss";
-import { LmExample, causalLmExample, countSupervisedTokens, shardBySupervisedTokens, supervisedTokens } from "../lib/parallel/sharding";
+import {
+  LmExample, causalLmExample, countSupervisedTokens, shardBySupervisedTokens, splitIntoMicroBatches, supervisedTokens,
+} from "../lib/parallel/sharding";
 import { WorkerFailure } from "../lib/parallel/worker_pool";
 
 const config = new LlamaConfig({
@@ -60,12 +66,29 @@ interface RefOptions {
   clipNorm?: number;
   weightDecay?: number;
   config?: LlamaConfig;
+  /** Forward passes under withAutocast(precision) through mixedPrecisionGradFn (with `scaler` when given). */
+  precision?: Precision;
+  scaler?: DynamicLossScaler;
+  /**
+   * Compute the batch as this many shards (shardBySupervisedTokens), one forward pass each, in one tape: what
+   * N workers compute, summed here. Under autocast each pass rounds its own 16-bit gradients, as each worker does.
+   */
+  shards?: number;
 }
 
 /** The same training in this thread, on one backend, one global batch per step: the reference. */
-async function singleProcessRun(o: RefOptions): Promise<{ params: Map<string, Float32Tensor>; losses: number[]; norms: number[] }> {
+async function singleProcessRun(
+  o: RefOptions,
+): Promise<{ params: Map<string, Float32Tensor>; losses: number[]; norms: number[]; skipped: boolean[] }> {
   const model = new LlamaForCausalLM(o.config ?? config, { seed: SEED });
   const optimizer = new AdamW(model.namedParameters(), { lr: o.lr, weightDecay: o.weightDecay });
+  const lossFn = (batch: LmExample[]) => {
+    const n = countSupervisedTokens(batch);
+    if (o.shards === undefined) return { loss: lmTokenSumLoss(model, batch, n) };
+    const parts = shardBySupervisedTokens(batch, o.shards).map((s) => lmTokenSumLoss(model, s.examples, n));
+    return { loss: tf.addN(parts) as tf.Scalar };
+  };
+  const mixed = o.precision !== undefined || o.scaler !== undefined;
   let step = 0;
   const logs = await trainSteps({
     params: model.namedParameters(),
@@ -76,13 +99,16 @@ async function singleProcessRun(o: RefOptions): Promise<{ params: Map<string, Fl
       const b = o.batches(step++);
       return Array.isArray(b[0]) ? (b as LmExample[][]).flat() : (b as LmExample[]);
     },
-    lossFn: (batch) => ({ loss: lmTokenSumLoss(model, batch, countSupervisedTokens(batch)) }),
+    ...(mixed
+      ? { gradFn: mixedPrecisionGradFn({ variables: model.parameters(), precision: o.precision ?? "fp32", scaler: o.scaler, lossFn }) }
+      : { lossFn }),
   });
   const params = stateDict(model);
   for (const [name, t] of params) params.set(name, { shape: t.shape, data: Float32Array.from(t.data) });
   optimizer.dispose();
   model.dispose();
-  return { params, losses: logs.map((l) => l.loss), norms: logs.map((l) => l.gradNorm) };
+  const skipped = logs.map((l) => l.metrics[SCALED_STEP_METRICS.skipped] === 1);
+  return { params, losses: logs.map((l) => l.loss), norms: logs.map((l) => l.gradNorm), skipped };
 }
 
 function maxAbsDiff(a: ReadonlyMap<string, Float32Tensor>, b: ReadonlyMap<string, Float32Tensor>): number {
@@ -343,5 +369,198 @@ describe("DataParallelTrainer", function () {
     await withTrainer({ workers: 1, config }, async (t) => {
       await assert.rejects(t.trainStep([{ inputIds: [1, 2], labels: [IGNORE_INDEX, IGNORE_INDEX] }]), /no supervised tokens/);
     });
+  });
+});
+
+/** The largest |Δ| between two workers' flat parameter buffers and worker 0's (0 when replicas are identical). */
+function replicaSpread(replicas: Float32Array[]): number {
+  let worst = 0;
+  for (const r of replicas.slice(1)) r.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - replicas[0][i]))));
+  return worst;
+}
+
+/** ‖a − b‖₂ / ‖b − start‖₂: how far `a` is from `b`, relative to how far training moved `b`. */
+function relativeUpdateDiff(
+  a: ReadonlyMap<string, Float32Tensor>,
+  b: ReadonlyMap<string, Float32Tensor>,
+  start: ReadonlyMap<string, Float32Tensor>,
+): number {
+  let diff = 0, moved = 0;
+  for (const [name, t] of b) {
+    const u = a.get(name)!.data, s0 = start.get(name)!.data;
+    t.data.forEach((x, i) => {
+      diff += (u[i] - x) ** 2;
+      moved += (x - s0[i]) ** 2;
+    });
+  }
+  return Math.sqrt(diff / moved);
+}
+
+/**
+ * Under autocast, 2 workers vs one process that runs the whole batch in one forward pass: each worker rounds its
+ * own shard's 16-bit weight gradients before the fp32 sum, one process rounds the whole batch's once, so
+ * gradients differ by about one 16-bit ulp (2^-8 relative for bf16, 2^-11 for fp16), and AdamW, which normalises
+ * each gradient element, turns the sign flips of near-zero elements into whole lr-sized steps. Hence a bound on
+ * the relative L2 difference of the updates, not on single weights. (Against one process that computes the same
+ * shards — the same roundings — the fp32 tolerance PARAM_TOL holds.) Measured: the test's log lines.
+ */
+const MIXED_UPDATE_TOL = { bf16: 0.04, fp16: 0.02 } as const;
+
+/** The weights every replica starts from in these tests. */
+function startingParameters(): Map<string, Float32Tensor> {
+  const model = new LlamaForCausalLM(config, { seed: SEED });
+  const params = stateDict(model);
+  for (const [name, t] of params) params.set(name, { shape: t.shape, data: Float32Array.from(t.data) });
+  model.dispose();
+  return params;
+}
+
+describe("DataParallelTrainer with TrainingArguments", function () {
+  this.timeout(600_000);
+  afterEach(() => clearInterrupt());
+
+  for (const precision of ["bf16", "fp16"] as const) {
+    it(`${precision}: autocast in 2 workers equals one process under the same autocast, not fp32 numerics`, async () => {
+      const steps = 4;
+      const lr = 1e-2;
+      // fp16: step 1 overflows at 2^24 (every token's logit gradient is > 65504) and the scale backs off to 2^16.
+      const scaling: LossScalerOptions | undefined = precision === "fp16" ? { initScale: 2 ** 24, backoffFactor: 2 ** -8 } : undefined;
+      const reference = (p: Precision, shards?: number) =>
+        singleProcessRun({
+          steps, batches: batchesFor(8), lr, clipNorm: 1, weightDecay: 0.01, precision: p, shards,
+          scaler: scaling ? new DynamicLossScaler(scaling) : undefined,
+        });
+      const sharded = await reference(precision, 2);
+      const whole = await reference(precision);
+      const fp32 = await reference("fp32", 2);
+      const start = startingParameters();
+      await withTrainer(
+        { workers: 2, config, seed: SEED, args: { maxSteps: steps, learningRate: lr, lrScheduler: "constant", mixedPrecision: precision, lossScaler: scaling } },
+        async (t) => {
+          assert.equal(t.precision, precision);
+          assert.equal(t.lossScaler !== undefined, precision === "fp16", "a loss scaler for fp16 only");
+          const { logs } = await t.train({ batches: batchesFor(8) });
+          assert.equal(logs.length, steps, "train() runs to args.maxSteps");
+          assert.deepEqual(logs.map((l) => l.skipped), sharded.skipped, "the same steps skipped as one process");
+          assert.deepEqual(whole.skipped, sharded.skipped);
+          if (precision === "fp16") {
+            assert.deepEqual(sharded.skipped, [true, false, false, false], "step 1 overflowed in fp16, the rest did not");
+            assert.deepEqual(logs.map((l) => l.lossScale), [2 ** 24, 2 ** 16, 2 ** 16, 2 ** 16]);
+            assert.deepEqual(fp32.skipped, [false, false, false, false], "fp32 numerics do not overflow at 2^24");
+          }
+          logs.forEach((l, i) => assert.ok(Math.abs(l.loss - whole.losses[i]) < 1e-3, `step ${i + 1} loss ${l.loss} vs ${whole.losses[i]}`));
+          const params = await t.parameters();
+          const exact = maxAbsDiff(params, sharded.params);
+          const vsWhole = relativeUpdateDiff(params, whole.params, start);
+          const vsFp32 = relativeUpdateDiff(params, fp32.params, start);
+          console.log(
+            `      ${precision}: max |Δ| vs one process on the same shards ${exact.toExponential(2)}; ` +
+              `relative update difference vs one forward pass ${vsWhole.toExponential(2)}, vs fp32 numerics ${vsFp32.toExponential(2)}`,
+          );
+          assert.ok(exact <= PARAM_TOL, `${precision}: max |Δparam| vs one process on the same shards ${exact} > ${PARAM_TOL}`);
+          assert.ok(vsWhole <= MIXED_UPDATE_TOL[precision], `${precision}: vs one forward pass ${vsWhole} > ${MIXED_UPDATE_TOL[precision]}`);
+          // The workers' 16-bit numerics, not fp32 ones: fp32 on the same shards lands far from the exact match.
+          assert.ok(vsFp32 > 1e-2 && maxAbsDiff(params, fp32.params) > 1000 * PARAM_TOL, `${precision} numerics are visible in the workers: vs fp32 ${vsFp32}`);
+          assert.equal(replicaSpread(await t.replicaParameters()), 0, "replicas bit-identical");
+        },
+      );
+    });
+  }
+
+  it("a schedule by name with warm-up gives the Trainer's learning rates; accumulation and defaults match one process", async () => {
+    const args = { maxSteps: 6, learningRate: 1e-2, lrScheduler: "cosine", warmupRatio: 0.34 } as const;
+    // The Trainer (a classifier) with the same arguments: its logged learning rates are the reference.
+    const rng = new Random(12);
+    const classifier = new LlamaForSequenceClassification(config, { numLabels: 2, seed: 1 });
+    const train = Array.from({ length: 4 }, () => ({ inputIds: [1 + rng.int(20), 1 + rng.int(20), 1 + rng.int(20)], label: rng.int(2) }));
+    const hf = new Trainer({ model: classifier, train, args: { ...args, batchSize: 2, progress: false } });
+    await hf.train();
+    const trainerLrs = hf.history.filter((r) => r.kind === "train").map((r) => r.values.lr);
+    hf.dispose();
+    classifier.dispose();
+    assert.equal(trainerLrs.length, 6);
+    assert.equal(trainerLrs[0], 0, "warm-up starts at 0");
+    assert.equal(trainerLrs[3], 1e-2, "⌈0.34 × 6⌉ = 3 warm-up steps, then the peak");
+    // Defaults as the Trainer's: weight decay 0.01 on matrices, max grad norm 1; 3 micro-batches of a 7-row batch.
+    const ref = await singleProcessRun({
+      steps: 6, batches: batchesFor(9), lr: makeSchedule("cosine", { lr: 1e-2, warmupSteps: 3, totalSteps: 6 }), clipNorm: 1, weightDecay: 0.01,
+    });
+    await withTrainer({ workers: 2, config, seed: SEED, args: { ...args, gradientAccumulationSteps: 3 } }, async (t) => {
+      assert.equal(t.maxSteps, 6);
+      const { logs } = await t.train({ batches: batchesFor(9) });
+      assert.deepEqual(logs.map((l) => l.lr), trainerLrs, "the same schedule values as lib/trainer's Trainer");
+      logs.forEach((l, i) => assert.ok(Math.abs(l.gradNorm - ref.norms[i]) < 1e-4 * ref.norms[i], `step ${i + 1} grad norm`));
+      const diff = maxAbsDiff(await t.parameters(), ref.params);
+      assert.ok(diff <= PARAM_TOL, `max |Δparam| ${diff} > ${PARAM_TOL}`);
+      await assert.rejects(t.trainStep([batchesFor(9)(0)]), /got 1 micro-batches but args.gradientAccumulationSteps is 3/);
+    });
+  });
+
+  it("fp16 + schedule: one checkpoint in outputDir resumes on 3 workers from 2, with the loss scale and lr position", async () => {
+    const root = tmpDir();
+    const common = { maxSteps: 6, learningRate: 1e-2, warmupSteps: 2, mixedPrecision: "fp16", lossScaler: { initScale: 2 ** 10, growthInterval: 2 } } as const;
+    const full = await withTrainer({ workers: 2, config, seed: SEED, args: common }, async (t) => {
+      const { logs } = await t.train({ batches: batchesFor(10) });
+      return { logs, params: await t.parameters() };
+    });
+    assert.deepEqual(full.logs.map((l) => l.lossScale), [2 ** 10, 2 ** 10, 2 ** 11, 2 ** 11, 2 ** 12, 2 ** 12], "the scale grows every 2 clean steps");
+    const first = path.join(root, "first");
+    await withTrainer({ workers: 2, config, seed: SEED, args: { ...common, outputDir: first, saveSteps: 3 } }, async (t) => {
+      assert.equal(t.checkpointDir, path.join(first, "checkpoint"));
+      await t.train({ batches: batchesFor(10), steps: 3 });
+    });
+    assert.deepEqual(fs.readdirSync(first), ["checkpoint"], "one checkpoint directory");
+    const saved = readDataParallelCheckpoint(path.join(first, "checkpoint"));
+    assert.equal(saved.state.step, 3);
+    assert.equal(saved.state.maxSteps, 6);
+    assert.equal((saved.state.lossScaler as { scale: number }).scale, 2 ** 11);
+    const second = path.join(root, "second");
+    const resumed = await withTrainer(
+      { workers: 3, resumeFrom: path.join(first, "checkpoint"), args: { ...common, outputDir: second } },
+      async (t) => {
+        const { logs } = await t.train({ batches: batchesFor(10) }); // to maxSteps: 3 more
+        assert.equal(replicaSpread(await t.replicaParameters()), 0, "replicas bit-identical after the resume");
+        return { logs, params: await t.parameters() };
+      },
+    );
+    assert.deepEqual(resumed.logs.map((l) => l.step), [4, 5, 6]);
+    assert.deepEqual(resumed.logs.map((l) => l.lossScale), full.logs.slice(3).map((l) => l.lossScale), "the loss scale resumed");
+    assert.deepEqual(resumed.logs.map((l) => l.lr), full.logs.slice(3).map((l) => l.lr), "the schedule resumed at step 4");
+    // 3 workers round other shards' fp16 gradients than 2 do: the mixed-precision tolerance, not the fp32 one.
+    const diff = relativeUpdateDiff(resumed.params, full.params, startingParameters());
+    console.log(`      fp16 resumed on 3 workers vs uninterrupted on 2: relative update difference ${diff.toExponential(2)}`);
+    assert.ok(diff <= MIXED_UPDATE_TOL.fp16, `resumed vs uninterrupted: ${diff} > ${MIXED_UPDATE_TOL.fp16}`);
+    assert.equal(readDataParallelCheckpoint(path.join(second, "checkpoint")).state.step, 6, "written when the run ended");
+    await assert.rejects(
+      DataParallelTrainer.create({ workers: 1, resumeFrom: path.join(first, "checkpoint"), args: { ...common, maxSteps: 8 } }),
+      /maxSteps 6; args.maxSteps is 8/,
+    );
+  });
+
+  it("rejects arguments that do not apply, conflict or are invalid, before starting any worker", async () => {
+    const bad: [DataParallelOptions, RegExp][] = [
+      [{ workers: 1, config, args: { maxSteps: 2, numEpochs: 3 } as DataParallelOptions["args"] }, /args.numEpochs does not apply/],
+      [{ workers: 1, config, lr: 1e-3, args: { maxSteps: 2 } }, /give lr or args, not both; with args use learningRate/],
+      [{ workers: 1, config, lossScaler: new DynamicLossScaler(), args: { maxSteps: 2 } }, /give lossScaler or args/],
+      [{ workers: 1, config, args: { learningRate: 1e-3 } }, /args.maxSteps is required/],
+      [{ workers: 1, config, args: { maxSteps: 2, learningRate: -1 } }, /TrainingArguments: learningRate must be a finite number ≥ 0/],
+      [{ workers: 1, config, args: { maxSteps: 2, mixedPrecision: "fp8" as "fp16" } }, /mixedPrecision must be "fp16", "bf16" or "none"/],
+      [{ workers: 1, config, args: { maxSteps: 2, mixedPrecision: "bf16", lossScaler: {} } }, /lossScaler applies to mixedPrecision "fp16" only/],
+    ];
+    for (const [opts, message] of bad) await assert.rejects(DataParallelTrainer.create(opts), message);
+    await withTrainer({ workers: 1, config, lr: 1e-3 }, async (t) => {
+      await assert.rejects(t.train({ batches: batchesFor(1) }), /give steps \(or create the trainer with args.maxSteps\)/);
+    });
+  });
+});
+
+describe("splitIntoMicroBatches", () => {
+  it("cuts a batch into at most k contiguous micro-batches of ⌈rows / k⌉ rows", () => {
+    const rows = randomExamples(new Random(13), 7);
+    const parts = splitIntoMicroBatches(rows, 3);
+    assert.deepEqual(parts.map((p) => p.length), [3, 3, 1]);
+    assert.deepEqual(parts.flat(), rows, "every row once, in order");
+    assert.deepEqual(splitIntoMicroBatches(rows.slice(0, 2), 3).map((p) => p.length), [1, 1], "fewer rows than k");
+    assert.throws(() => splitIntoMicroBatches(rows, 0), /count must be a positive integer/);
   });
 });

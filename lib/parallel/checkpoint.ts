@@ -32,6 +32,8 @@ export interface DataParallelTrainerState {
   /** Worker count of the run that wrote it (informational: any count can resume). */
   workers: number;
   lossScaler?: LossScalerState | Record<string, never>;
+  /** The run's planned steps when it was configured with TrainingArguments (its schedule spans them). */
+  maxSteps?: number;
 }
 
 /** Everything a resumed run needs. */

@@ -4,21 +4,55 @@
  * its shard's token-sum loss divided by the global token count, the coordinator sums the gradients in worker
  * order (the all-reduce), unscales and clips them once, and every worker applies the same AdamW update to its
  * replica. Same starting weights + same update bytes + same deterministic kernels = replicas that never drift.
+ *
+ * Its options can be the Trainer's own {@link TrainingArguments} names (schedule by name with warm-up, weight
+ * decay, max grad norm, accumulation, mixed precision, output dir / save steps), resolved and validated by
+ * lib/trainer so that both trainers mean the same thing by them. Under mixed precision every worker runs its
+ * forward pass in {@link withAutocast}; fp16's loss-scale check is made once, on the reduced gradient, so every
+ * replica skips (or takes) the same steps.
  */
+import { join } from "path";
 import { Float32Tensor } from "../io/safetensors";
 import { loadStateDict } from "../io/pretrained";
 import { interruptRequested } from "../interrupt";
 import { LlamaConfig, LlamaConfigInit } from "../model/config";
 import { LlamaForCausalLM } from "../model/causal_lm";
 import { OWNS_TENSORS } from "../ownership";
+import { Precision } from "../precision/formats";
 import { DynamicLossScaler } from "../precision/loss_scaler";
 import { LearningRate } from "../train/adamw";
+import {
+  TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
+} from "../trainer/training_arguments";
 import { allFinite, clipFlatInPlace, flatNorm, scaleInPlace, sumInOrder } from "./allreduce";
 import { DataParallelTrainerState, readDataParallelCheckpoint, writeDataParallelCheckpoint } from "./checkpoint";
 import { ParamLayout, unflatten } from "./flat_params";
 import { FaultInjection, NamedOptimizerState, WorkerAdamWOptions, WorkerReply } from "./messages";
-import { LmExample, countSupervisedTokens, shardBySupervisedTokens } from "./sharding";
+import { LmExample, countSupervisedTokens, shardBySupervisedTokens, splitIntoMicroBatches } from "./sharding";
 import { WorkerPool } from "./worker_pool";
+
+/** The {@link TrainingArguments} that apply to data-parallel causal-LM training: same names, types and defaults. */
+export type DataParallelTrainingArguments = Pick<
+  TrainingArguments,
+  | "maxSteps" | "gradientAccumulationSteps" | "learningRate" | "lrScheduler" | "warmupSteps" | "warmupRatio"
+  | "weightDecay" | "maxGradNorm" | "mixedPrecision" | "lossScaler" | "outputDir" | "saveSteps"
+>;
+
+// Checked against the type both ways, so the runtime list cannot drift from DataParallelTrainingArguments.
+const DATA_PARALLEL_ARGUMENTS = Object.keys({
+  maxSteps: true, gradientAccumulationSteps: true, learningRate: true, lrScheduler: true, warmupSteps: true, warmupRatio: true,
+  weightDecay: true, maxGradNorm: true, mixedPrecision: true, lossScaler: true, outputDir: true, saveSteps: true,
+} satisfies Record<keyof DataParallelTrainingArguments, true>);
+
+/** Options that `args` replaces; giving both would leave two answers to one question. */
+const REPLACED_BY_ARGS = {
+  lr: "learningRate (+ lrScheduler, warmupSteps)",
+  weightDecay: "args.weightDecay",
+  clipNorm: "maxGradNorm",
+  lossScaler: "mixedPrecision: \"fp16\" (+ args.lossScaler options)",
+  checkpointDir: "outputDir (checkpoints go to outputDir/checkpoint)",
+  checkpointEvery: "saveSteps",
+} as const;
 
 /** Options of {@link DataParallelTrainer.create}. */
 export interface DataParallelOptions {
@@ -32,6 +66,14 @@ export interface DataParallelOptions {
   initialParameters?: ReadonlyMap<string, Float32Tensor>;
   /** Resume from a checkpoint directory written by this trainer (any worker count may resume it). */
   resumeFrom?: string;
+  /**
+   * The Trainer's options by their TrainingArguments names, validated and defaulted by lib/trainer (learning rate
+   * 5e-4, linear schedule, weight decay 0.01, max grad norm 1). `maxSteps` is required: it is the schedule's length
+   * and the default `steps` of {@link DataParallelTrainer.train}. Replaces lr, weightDecay, clipNorm, lossScaler,
+   * checkpointDir and checkpointEvery. With `outputDir` the checkpoint is outputDir/checkpoint, written every
+   * `saveSteps` steps (0: only when a train() call ends or is interrupted).
+   */
+  args?: DataParallelTrainingArguments;
   /** Learning rate or schedule `optimizerStep → lr`, evaluated by the coordinator (default 1e-3). */
   lr?: LearningRate;
   betas?: [number, number];
@@ -68,14 +110,16 @@ export interface DataParallelStepLog {
   workerMs: number[];
   /** True when the loss scaler found Inf/NaN and every replica skipped the update. */
   skipped: boolean;
+  /** Loss scale the step's losses were multiplied by (1 without loss scaling). */
+  lossScale: number;
   stepMs: number;
   tokensPerSec: number;
 }
 
 /** Options of {@link DataParallelTrainer.train}. */
 export interface DataParallelTrainOptions {
-  /** Steps to run. */
-  steps: number;
+  /** Steps to run; default: up to args.maxSteps (counting steps already taken, as after a resume). */
+  steps?: number;
   /** The global batch of a step — examples, or micro-batches for accumulation — by number of steps already taken. */
   batches: (step: number) => LmExample[] | LmExample[][];
   /** Called after each step (awaited, so a notebook can redraw). */
@@ -100,6 +144,71 @@ function asMicroBatches(batch: LmExample[] | LmExample[][]): LmExample[][] {
   return Array.isArray(batch[0]) ? (batch as LmExample[][]) : [batch as LmExample[]];
 }
 
+/** What the options mean for a step, whichever way (flat options or TrainingArguments) they were given. */
+interface StepSettings {
+  lr: LearningRate;
+  weightDecay?: number;
+  clipNorm?: number;
+  scaler?: DynamicLossScaler;
+  precision: Precision;
+  /** Micro-batches per step (TrainingArguments.gradientAccumulationSteps); undefined: batches are used as given. */
+  accumulation?: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  /** Write the checkpoint when a train() call ends (TrainingArguments.outputDir, as the Trainer does). */
+  saveAtEnd: boolean;
+  maxSteps?: number;
+}
+
+function settingsFrom(opts: DataParallelOptions): StepSettings {
+  if (opts.args === undefined) {
+    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
+      throw new Error(`DataParallelTrainer: clipNorm must be a finite number > 0, got ${opts.clipNorm}`);
+    }
+    return {
+      lr: opts.lr ?? 1e-3,
+      weightDecay: opts.weightDecay,
+      clipNorm: opts.clipNorm,
+      scaler: opts.lossScaler,
+      precision: "fp32",
+      checkpointDir: opts.checkpointDir,
+      checkpointEvery: opts.checkpointEvery,
+      saveAtEnd: false,
+    };
+  }
+  if (opts.args === null || typeof opts.args !== "object") throw new Error("DataParallelTrainer: args must be an object of TrainingArguments");
+  for (const [key, instead] of Object.entries(REPLACED_BY_ARGS)) {
+    if (opts[key as keyof typeof REPLACED_BY_ARGS] !== undefined) {
+      throw new Error(`DataParallelTrainer: give ${key} or args, not both; with args use ${instead}`);
+    }
+  }
+  for (const key of Object.keys(opts.args)) {
+    if (!DATA_PARALLEL_ARGUMENTS.includes(key)) {
+      throw new Error(
+        `DataParallelTrainer: args.${key} does not apply to data-parallel training (batches come from train({ batches })); ` +
+          `supported: ${DATA_PARALLEL_ARGUMENTS.join(", ")}`,
+      );
+    }
+  }
+  const a = resolveTrainingArguments(opts.args);
+  if (a.maxSteps === undefined) {
+    throw new Error("DataParallelTrainer: args.maxSteps is required (the schedule's length; there are no epochs, batches come from a function)");
+  }
+  const scaler = lossScalerFor(a);
+  return {
+    lr: learningRateSchedule(a, a.maxSteps),
+    weightDecay: a.weightDecay,
+    clipNorm: a.maxGradNorm > 0 ? a.maxGradNorm : undefined,
+    scaler: scaler.isEnabled() ? scaler : undefined,
+    precision: computePrecision(a),
+    accumulation: a.gradientAccumulationSteps,
+    checkpointDir: a.outputDir !== undefined ? join(a.outputDir, "checkpoint") : undefined,
+    checkpointEvery: a.saveSteps > 0 ? a.saveSteps : undefined,
+    saveAtEnd: a.outputDir !== undefined,
+    maxSteps: a.maxSteps,
+  };
+}
+
 function checkPositiveInt(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
     throw new Error(`DataParallelTrainer: ${name} must be a positive integer, got ${value}`);
@@ -113,12 +222,14 @@ export class DataParallelTrainer {
   private steps: number;
   private optimizerSteps: number;
   private lastParams: Float32Array | null = null;
+  private lastSavedStep: number | null = null;
 
   private constructor(
     private readonly pool: WorkerPool,
     readonly config: LlamaConfig,
     private readonly layout: ParamLayout,
     private readonly opts: DataParallelOptions,
+    private readonly settings: StepSettings,
     resumed: DataParallelTrainerState | null,
   ) {
     this.steps = resumed?.step ?? 0;
@@ -135,9 +246,7 @@ export class DataParallelTrainer {
     if (opts.checkpointEvery !== undefined && opts.checkpointDir === undefined) {
       throw new Error("DataParallelTrainer: checkpointEvery needs checkpointDir");
     }
-    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
-      throw new Error(`DataParallelTrainer: clipNorm must be a finite number > 0, got ${opts.clipNorm}`);
-    }
+    const settings = settingsFrom(opts);
     if (opts.resumeFrom !== undefined && opts.initialParameters !== undefined) {
       throw new Error("DataParallelTrainer: give resumeFrom or initialParameters, not both");
     }
@@ -155,8 +264,15 @@ export class DataParallelTrainer {
           throw new Error(`DataParallelTrainer: config differs from the one in ${opts.resumeFrom}; leave config out to resume`);
         }
       }
-      if (opts.lossScaler !== undefined && ckpt.state.lossScaler && Object.keys(ckpt.state.lossScaler).length > 0) {
-        opts.lossScaler.setState(ckpt.state.lossScaler);
+      if (settings.maxSteps !== undefined && ckpt.state.maxSteps !== undefined && ckpt.state.maxSteps !== settings.maxSteps) {
+        throw new Error(
+          `DataParallelTrainer: the checkpoint in ${opts.resumeFrom} belongs to a run of maxSteps ${ckpt.state.maxSteps}; ` +
+            `args.maxSteps is ${settings.maxSteps}. Resume with the same maxSteps (the schedule spans it)`,
+        );
+      }
+      // As the Trainer: a saved scale resumes under loss scaling; a run without scaling ignores it.
+      if (settings.scaler !== undefined && ckpt.state.lossScaler && Object.keys(ckpt.state.lossScaler).length > 0) {
+        settings.scaler.setState(ckpt.state.lossScaler);
       }
     } else if (opts.config !== undefined) {
       config = opts.config instanceof LlamaConfig ? opts.config : new LlamaConfig(opts.config);
@@ -165,13 +281,16 @@ export class DataParallelTrainer {
     }
     const timeout = opts.stepTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     const pool = new WorkerPool(opts.workers, timeout);
-    const optimizer: WorkerAdamWOptions = { betas: opts.betas, eps: opts.eps, weightDecay: opts.weightDecay };
+    const optimizer: WorkerAdamWOptions = { betas: opts.betas, eps: opts.eps, weightDecay: settings.weightDecay };
     const params = ckpt?.params ?? (opts.initialParameters ? new Map(opts.initialParameters) : undefined);
     const optimizerState: NamedOptimizerState | undefined = ckpt?.optimizer;
     try {
       const replies = await pool.all(
         (index) => ({
-          body: { type: "init", index, config: config.toInit(), seed: opts.seed ?? 0, params, optimizer, optimizerState, fault: opts.injectFault },
+          body: {
+            type: "init", index, config: config.toInit(), seed: opts.seed ?? 0, params, optimizer, optimizerState,
+            precision: settings.precision, fault: opts.injectFault,
+          },
         }),
         null,
         Math.max(timeout, MIN_INIT_TIMEOUT_MS),
@@ -182,7 +301,7 @@ export class DataParallelTrainer {
         layout.offsets.push(layout.size);
         layout.size += shape.reduce((a, b) => a * b, 1);
       }
-      return new DataParallelTrainer(pool, config, layout, opts, ckpt?.state ?? null);
+      return new DataParallelTrainer(pool, config, layout, opts, settings, ckpt?.state ?? null);
     } catch (e) {
       await pool.terminate();
       throw e;
@@ -199,9 +318,29 @@ export class DataParallelTrainer {
     return this.steps;
   }
 
+  /** Compute precision of the workers' forward passes ("fp32" unless args.mixedPrecision is "fp16" or "bf16"). */
+  get precision(): Precision {
+    return this.settings.precision;
+  }
+
+  /** The dynamic loss scaler in use (fp16), or undefined when losses are not scaled. */
+  get lossScaler(): DynamicLossScaler | undefined {
+    return this.settings.scaler;
+  }
+
+  /** Steps the run is configured for (args.maxSteps), or undefined without TrainingArguments. */
+  get maxSteps(): number | undefined {
+    return this.settings.maxSteps;
+  }
+
+  /** Where checkpoints are written (checkpointDir, or args.outputDir/checkpoint), if anywhere. */
+  get checkpointDir(): string | undefined {
+    return this.settings.checkpointDir;
+  }
+
   /** The learning rate the next update will use. */
   currentLr(): number {
-    const lr = this.opts.lr ?? 1e-3;
+    const lr = this.settings.lr;
     const value = typeof lr === "number" ? lr : lr(this.optimizerSteps);
     if (!(Number.isFinite(value) && value >= 0)) {
       throw new Error(`DataParallelTrainer: the lr schedule returned ${value} at step ${this.optimizerSteps}; it must return a finite number ≥ 0`);
@@ -211,17 +350,20 @@ export class DataParallelTrainer {
 
   /**
    * One synchronous step on a global batch: a list of examples, or a list of micro-batches whose gradients are
-   * accumulated (the loss is normalised over the supervised tokens of all of them together).
+   * accumulated (the loss is normalised over the supervised tokens of all of them together). With
+   * args.gradientAccumulationSteps k a list of examples is split into k micro-batches, and a list of micro-batches
+   * must hold k of them.
    */
   async trainStep(batch: LmExample[] | LmExample[][]): Promise<DataParallelStepLog> {
     const start = performance.now();
-    const micro = asMicroBatches(batch);
+    const micro = this.microBatches(batch);
     const tokens = micro.reduce((n, mb) => n + countSupervisedTokens(mb), 0);
     if (tokens === 0) throw new Error("DataParallelTrainer.trainStep: the batch has no supervised tokens (every label is -100)");
     const n = this.pool.count;
     const shards = micro.map((mb) => shardBySupervisedTokens(mb, n)); // [micro][worker]
     const step = this.steps + 1;
-    const scale = this.opts.lossScaler?.getScale() ?? 1;
+    const scaler = this.settings.scaler;
+    const scale = scaler?.getScale() ?? 1;
     const replies = (await this.pool.all(
       (w) => ({ body: { type: "grads", step, shards: shards.map((s) => s[w].examples), normaliser: tokens, lossScale: scale } }),
       step,
@@ -230,41 +372,65 @@ export class DataParallelTrainer {
     const reduced = sumInOrder(replies.map((r) => r.grads));
     const loss = replies.reduce((s, r) => s + r.loss, 0);
     let skipped = false;
-    if (this.opts.lossScaler !== undefined) {
+    if (scaler !== undefined) {
+      // One decision, on the reduced gradient, for every replica: Inf/NaN in any worker's part reaches the sum.
       skipped = !allFinite(reduced);
       scaleInPlace(reduced, 1 / scale); // GradScaler multiplies by the float32 reciprocal
     }
-    const gradNorm = skipped ? NaN : this.opts.clipNorm !== undefined ? clipFlatInPlace(reduced, this.opts.clipNorm) : flatNorm(reduced);
+    const clipNorm = this.settings.clipNorm;
+    const gradNorm = skipped ? NaN : clipNorm !== undefined ? clipFlatInPlace(reduced, clipNorm) : flatNorm(reduced);
     let lr = NaN;
     if (!skipped) {
       lr = this.currentLr();
       await this.pool.all(() => ({ body: { type: "apply", step, grads: reduced, lr } }), step);
       this.optimizerSteps += 1;
     }
-    this.opts.lossScaler?.update(skipped);
+    scaler?.update(skipped);
     this.steps = step;
     this.lastParams = null;
-    if (this.opts.checkpointEvery !== undefined && step % this.opts.checkpointEvery === 0) {
-      await this.saveCheckpoint(this.opts.checkpointDir!);
-    }
+    const { checkpointEvery, checkpointDir } = this.settings;
+    if (checkpointEvery !== undefined && step % checkpointEvery === 0) await this.saveCheckpoint(checkpointDir!);
     const stepMs = performance.now() - start;
     const workerTokens = Array.from({ length: n }, (_, w) => shards.reduce((s, mb) => s + mb[w].tokens, 0));
     const workerMs = replies.map((r) => r.computeMs);
-    return { step, loss, lr, gradNorm, tokens, workerTokens, workerMs, skipped, stepMs, tokensPerSec: tokens / (stepMs / 1000) };
+    return { step, loss, lr, gradNorm, tokens, workerTokens, workerMs, skipped, lossScale: scale, stepMs, tokensPerSec: tokens / (stepMs / 1000) };
+  }
+
+  private microBatches(batch: LmExample[] | LmExample[][]): LmExample[][] {
+    const micro = asMicroBatches(batch);
+    const k = this.settings.accumulation;
+    if (k === undefined) return micro;
+    if (Array.isArray(batch[0])) {
+      if (micro.length !== k) {
+        throw new Error(
+          `DataParallelTrainer.trainStep: got ${micro.length} micro-batches but args.gradientAccumulationSteps is ${k}; ` +
+            "pass k micro-batches, or one list of examples for the trainer to split",
+        );
+      }
+      return micro;
+    }
+    return splitIntoMicroBatches(micro[0], k);
   }
 
   /**
-   * Runs `steps` steps, taking each global batch from `batches(stepsTaken)` (so a resumed run sees the same data
-   * order). A Jupyter interrupt stops it at the next step boundary: a checkpoint is written (when configured),
+   * Runs `steps` steps (default: up to args.maxSteps), taking each global batch from `batches(stepsTaken)` (so a
+   * resumed run sees the same data order); with args.outputDir the checkpoint is written when the run ends. A
+   * Jupyter interrupt stops it at the next step boundary: a checkpoint is written (when configured),
    * the final weights are kept for {@link parameters}, and the workers are terminated. A worker failure stops
    * it with a {@link WorkerFailure} naming the worker and step; earlier checkpoints are untouched.
    */
   async train(run: DataParallelTrainOptions): Promise<DataParallelRunResult> {
-    if (!(Number.isInteger(run.steps) && run.steps >= 0)) throw new Error(`DataParallelTrainer.train: steps must be an integer ≥ 0, got ${run.steps}`);
+    if (run == null || typeof run !== "object") throw new Error("DataParallelTrainer.train: pass { steps?, batches, onStep? }");
+    const maxSteps = this.settings.maxSteps;
+    if (run.steps === undefined && maxSteps === undefined) {
+      throw new Error("DataParallelTrainer.train: give steps (or create the trainer with args.maxSteps)");
+    }
+    const steps = run.steps ?? Math.max(0, maxSteps! - this.steps);
+    if (!(Number.isInteger(steps) && steps >= 0)) throw new Error(`DataParallelTrainer.train: steps must be an integer ≥ 0, got ${steps}`);
     if (typeof run.batches !== "function") throw new Error("DataParallelTrainer.train: batches must be a function stepsTaken → batch");
     const logs: DataParallelStepLog[] = [];
     try {
-      for (let i = 0; i < run.steps; i++) {
+      for (let i = 0; i < steps; i++) {
         if (interruptRequested()) {
           await this.stopForInterrupt();
           return { logs, interrupted: true };
@@ -273,6 +439,7 @@ export class DataParallelTrainer {
         logs.push(log);
         if (run.onStep) await run.onStep(log);
       }
+      if (this.settings.saveAtEnd && logs.length > 0 && this.lastSavedStep !== this.steps) await this.saveCheckpoint(this.settings.checkpointDir!);
     } catch (e) {
       await this.pool.terminate();
       throw e;
@@ -282,7 +449,7 @@ export class DataParallelTrainer {
 
   private async stopForInterrupt(): Promise<void> {
     this.lastParams = await this.flatParams();
-    if (this.opts.checkpointDir !== undefined) await this.saveCheckpoint(this.opts.checkpointDir);
+    if (this.settings.checkpointDir !== undefined) await this.saveCheckpoint(this.settings.checkpointDir);
     await this.pool.terminate();
   }
 
@@ -334,9 +501,11 @@ export class DataParallelTrainer {
         optimizerSteps: this.optimizerSteps,
         paramSteps,
         workers: this.pool.count,
-        lossScaler: this.opts.lossScaler?.getState(),
+        lossScaler: this.settings.scaler?.getState(),
+        ...(this.settings.maxSteps !== undefined ? { maxSteps: this.settings.maxSteps } : {}),
       },
     });
+    this.lastSavedStep = this.steps;
   }
 
   /** Stops every worker; the trainer cannot step afterwards. */

@@ -4,6 +4,7 @@
  */
 import { Float32Tensor } from "../io/safetensors";
 import { LlamaConfigInit } from "../model/config";
+import { Precision } from "../precision/formats";
 import { AdamWOptions } from "../train/adamw";
 import { LmExample } from "./sharding";
 
@@ -48,6 +49,8 @@ export type WorkerRequest =
       params?: Map<string, Float32Tensor>;
       optimizer: WorkerAdamWOptions;
       optimizerState?: NamedOptimizerState;
+      /** Compute precision of the forward pass's matmuls (withAutocast); "fp32" = plain fp32. */
+      precision: Precision;
       fault?: FaultInjection;
     }
   | {

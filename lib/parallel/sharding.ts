@@ -77,3 +77,15 @@ export function shardBySupervisedTokens(examples: readonly LmExample[], workers:
     return { examples: idx.map((i) => examples[i]), indices: idx, tokens: loads[w] };
   });
 }
+
+/**
+ * Splits a global batch into at most `count` contiguous micro-batches of ⌈rows / count⌉ rows (the last may be
+ * smaller; fewer when there are fewer rows), for gradient accumulation: each is a separate forward pass.
+ */
+export function splitIntoMicroBatches(examples: readonly LmExample[], count: number): LmExample[][] {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`splitIntoMicroBatches: count must be a positive integer, got ${count}`);
+  const rows = Math.ceil(examples.length / count);
+  const out: LmExample[][] = [];
+  for (let start = 0; start < examples.length; start += rows) out.push(examples.slice(start, start + rows));
+  return out;
+}

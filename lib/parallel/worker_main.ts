@@ -9,6 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend";
 import { LlamaConfig } from "../model/config";
 import { LlamaForCausalLM } from "../model/causal_lm";
+import { Precision } from "../precision/formats";
+import { withAutocast } from "../precision/autocast_context";
 import { AdamW, AdamWState } from "../train/adamw";
 import { Envelope, FaultInjection, FlatOptimizerState, NamedOptimizerState, WorkerReply, WorkerRequest } from "./messages";
 import { ParamLayout, flattenData, flattenTensors, paramLayout, unflatten } from "./flat_params";
@@ -24,6 +26,8 @@ interface Replica {
   byVariableName: Map<string, string>;
   /** The learning rate of the update being applied; the schedule itself lives with the coordinator. */
   lr: number;
+  /** Precision of the forward pass's matmuls; the loss, reductions and the AdamW update stay fp32. */
+  precision: Precision;
   fault?: FaultInjection;
 }
 
@@ -76,6 +80,7 @@ async function init(req: Extract<WorkerRequest, { type: "init" }>): Promise<Work
     layout,
     byVariableName: new Map(named.map(([name, v]) => [v.name, name])),
     lr: 0,
+    precision: req.precision,
     fault: req.fault?.worker === req.index ? req.fault : undefined,
     optimizer: undefined as unknown as AdamW,
   };
@@ -118,7 +123,8 @@ function grads(r: Replica, req: Extract<WorkerRequest, { type: "grads" }>): { re
     // A shard with no supervised token contributes nothing (and its loss would not depend on the weights).
     if (countSupervisedTokens(shard) === 0) continue;
     const { value, grads: g } = tf.variableGrads(
-      () => tf.tidy(() => tf.mul(lmTokenSumLoss(r.model, shard, req.normaliser), tf.scalar(req.lossScale)) as tf.Scalar),
+      // The forward pass under autocast; the casts it records round the backward pass's gradients too.
+      () => tf.tidy(() => tf.mul(withAutocast(r.precision, () => lmTokenSumLoss(r.model, shard, req.normaliser)), tf.scalar(req.lossScale)) as tf.Scalar),
       variables,
     );
     loss += value.dataSync()[0] / req.lossScale;

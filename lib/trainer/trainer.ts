@@ -24,12 +24,13 @@ import { loadStateDict, stateDict } from "../io/pretrained";
 import { Float32Tensor } from "../io/safetensors";
 import { EarlyStopping, EarlyStoppingState } from "./early_stopping";
 import { ClassificationReport, classificationReport } from "./metrics";
-import { makeSchedule } from "./schedules";
 import { Precision } from "../precision/formats";
 import { DynamicLossScaler, LossScalerState } from "../precision/loss_scaler";
 import { withAutocast } from "../precision/autocast_context";
 import { SCALED_STEP_METRICS, unscaleOrSkip } from "../precision/scaled_step";
-import { ResolvedTrainingArguments, TrainingArguments, resolveTrainingArguments } from "./training_arguments";
+import {
+  ResolvedTrainingArguments, TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
+} from "./training_arguments";
 
 /** A model the Trainer fine-tunes. */
 export type ClassifierModel = LlamaForSequenceClassification | LlamaForTokenClassification;
@@ -158,12 +159,11 @@ export class Trainer {
     const microPerEpoch = Math.ceil(this.trainSet.length / a.batchSize);
     this.stepsPerEpoch = Math.ceil(microPerEpoch / a.gradientAccumulationSteps);
     this.maxSteps = a.maxSteps ?? a.numEpochs * this.stepsPerEpoch;
-    const warmup = a.warmupSteps ?? Math.ceil(a.warmupRatio * this.maxSteps);
-    const lr = makeSchedule(a.lrScheduler, { lr: a.learningRate, warmupSteps: warmup, totalSteps: this.maxSteps });
+    const lr = learningRateSchedule(a, this.maxSteps);
     // Decay weight matrices and embeddings only: rank-1 tensors are RMSNorm weights and biases.
     this.optimizer = new AdamW(model.namedParameters(), { lr, weightDecay: a.weightDecay, decay: decayMatricesOnly });
-    this.precision = a.mixedPrecision === "none" ? "fp32" : a.mixedPrecision;
-    this.lossScaler = new DynamicLossScaler({ ...a.lossScaler, enabled: a.mixedPrecision === "fp16" && (a.lossScaler?.enabled ?? true) });
+    this.precision = computePrecision(a);
+    this.lossScaler = lossScalerFor(a);
     this.callbacks = [...(opts.callbacks ?? [])];
     if (a.logFile) this.callbacks.push(new JsonlLogger(a.logFile));
     if (a.progress) this.callbacks.push(new ProgressCallback());

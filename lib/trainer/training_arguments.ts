@@ -1,6 +1,7 @@
 /** The Trainer's options, named after Hugging Face's `TrainingArguments` (camelCase), with its defaults where they fit a CPU. */
-import { ScheduleKind } from "./schedules";
-import { LossScalerOptions } from "../precision/loss_scaler";
+import { ScheduleKind, makeSchedule } from "./schedules";
+import { Precision } from "../precision/formats";
+import { DynamicLossScaler, LossScalerOptions } from "../precision/loss_scaler";
 
 /** Mixed-precision training as Hugging Face's `fp16=True` / `bf16=True` (simulated on float32 storage). */
 export type MixedPrecision = "fp16" | "bf16" | "none";
@@ -121,4 +122,20 @@ export function resolveTrainingArguments(args: TrainingArguments = {}): Resolved
     mixedPrecision,
     lossScaler: args.lossScaler,
   };
+}
+
+/** The learning rate `optimizerStep → lr` of resolved arguments over `totalSteps` updates (warm-up: warmupSteps, else ⌈warmupRatio × totalSteps⌉). */
+export function learningRateSchedule(args: ResolvedTrainingArguments, totalSteps: number): (step: number) => number {
+  const warmup = args.warmupSteps ?? Math.ceil(args.warmupRatio * totalSteps);
+  return makeSchedule(args.lrScheduler, { lr: args.learningRate, warmupSteps: warmup, totalSteps });
+}
+
+/** Compute precision of the forward passes: "fp32" for mixedPrecision "none". */
+export function computePrecision(args: ResolvedTrainingArguments): Precision {
+  return args.mixedPrecision === "none" ? "fp32" : args.mixedPrecision;
+}
+
+/** The GradScaler of resolved arguments: enabled for mixedPrecision "fp16" unless lossScaler.enabled is false, else a pass-through. */
+export function lossScalerFor(args: ResolvedTrainingArguments): DynamicLossScaler {
+  return new DynamicLossScaler({ ...args.lossScaler, enabled: args.mixedPrecision === "fp16" && (args.lossScaler?.enabled ?? true) });
 }
