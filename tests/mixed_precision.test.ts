@@ -56,7 +56,10 @@ function params(model: { namedParameters(): [string, tf.Variable][] }): Record<s
 }
 
 describe("mixed precision: the autocast scope in the model", () => {
-  const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8], [9, 8, 7, 6, 5, 4, 3, 2]], undefined, "int32");
+  // Made in a hook: at file load time the backend is not initialised yet.
+  let ids: tf.Tensor2D;
+  before(() => { ids = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8], [9, 8, 7, 6, 5, 4, 3, 2]], undefined, "int32"); });
+  after(() => ids.dispose());
   after(() => ids.dispose());
 
   it("outside any scope (and in an fp32 one) the model is exactly fp32: linear() is tf.matMul bit for bit", () => {

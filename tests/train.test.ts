@@ -462,3 +462,60 @@ describe("train/loop", () => {
     toy.dispose();
   });
 });
+
+describe("train/losses (fused gradient)", () => {
+  /** The taped reference the fused loss replaced: −Σ onehot·logSoftmax, masked, over the mean's count. */
+  function tapedLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+    return tf.tidy(() => {
+      const counted = tf.cast(tf.notEqual(labels, -100), "float32"); // [N]
+      const safe = tf.mul(labels, tf.cast(tf.notEqual(labels, -100), "int32")) as tf.Tensor1D; // [N]
+      const onehot = tf.cast(tf.oneHot(safe, logits.shape[1]), "float32"); // [N, V]
+      const nll = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1)); // [N]
+      return tf.div(tf.sum(tf.mul(nll, counted)), tf.maximum(tf.sum(counted), 1)) as tf.Scalar;
+    });
+  }
+
+  it("matches the taped logSoftmax loss and gradient on random logits, under a loss scale, without leaks", () => {
+    const rng = new Random(5);
+    const [n, v] = [37, 101];
+    const logits = tf.tensor2d(Array.from({ length: n * v }, () => rng.normal() * 4), [n, v]);
+    const labels = tf.tensor1d(Array.from({ length: n }, (_, i) => (i % 5 === 0 ? -100 : rng.int(v))), "int32");
+    const before = tf.memory().numTensors;
+    const scale = 1024; // what dynamic loss scaling multiplies dy by
+    const fused = tf.valueAndGrad((x: tf.Tensor) => tf.mul(maskedCrossEntropy(x, labels).loss, scale) as tf.Scalar)(logits);
+    const taped = tf.valueAndGrad((x: tf.Tensor) => tf.mul(tapedLoss(x as tf.Tensor2D, labels), scale) as tf.Scalar)(logits);
+    assertClose(fused.value.dataSync(), taped.value.dataSync(), 1e-6 * scale * 10, "scaled loss");
+    assertClose(fused.grad.dataSync(), taped.grad.dataSync(), 1e-6 * scale, "scaled grad");
+    const rowsIgnored = Array.from(fused.grad.dataSync().slice(0, v)); // row 0 is ignored
+    assert.ok(rowsIgnored.every((g) => g === 0), "an ignored row gets no gradient");
+    tf.dispose([fused.value, fused.grad, taped.value, taped.grad]);
+    assert.equal(tf.memory().numTensors, before, "no tensors left behind by the custom gradient");
+    tf.dispose([logits, labels]);
+  });
+
+  it("lets labels outside [0, V) count but contribute neither loss nor gradient, in both losses", () => {
+    const logits = tf.tensor2d([[1, 2, 3], [0.5, -0.5, 0], [2, 2, 2]]);
+    const labels = tf.tensor1d([0, 7, -3], "int32");
+    const want = -Math.log(softmax([1, 2, 3])[0]) / 3; // 3 counted rows, one contributing
+    const out = maskedCrossEntropy(logits, labels);
+    assert.ok(Math.abs(out.loss.dataSync()[0] - want) < 1e-6, `masked loss ${out.loss.dataSync()[0]} vs ${want}`);
+    assert.equal(out.count.dataSync()[0], 3);
+    assert.equal(out.correct.dataSync()[0], 0);
+    const plain = crossEntropy(logits, labels);
+    assert.ok(Math.abs(plain.dataSync()[0] - want) < 1e-6, `crossEntropy ${plain.dataSync()[0]} vs ${want}`);
+    const grad = tf.grad((x: tf.Tensor) => crossEntropy(x, labels))(logits);
+    const p = softmax([1, 2, 3]);
+    assertClose(grad.dataSync(), [(p[0] - 1) / 3, p[1] / 3, p[2] / 3, 0, 0, 0, 0, 0, 0], 1e-6, "grad");
+    tf.dispose([logits, labels, out.loss, out.count, out.correct, plain, grad]);
+  });
+
+  it("keeps −log p finite and its gradient exact when p(label) underflows float32", () => {
+    const logits = tf.tensor2d([[200, 0, -200], [0, 300, 1]]);
+    const labels = tf.tensor1d([2, 0], "int32"); // p = e^−400 and e^−300: 0 in float32
+    const { loss } = maskedCrossEntropy(logits, labels);
+    assert.ok(Math.abs(loss.dataSync()[0] - (400 + 300) / 2) < 1e-3, `loss ${loss.dataSync()[0]}`);
+    const grad = tf.grad((x: tf.Tensor) => maskedCrossEntropy(x, labels).loss)(logits);
+    assertClose(grad.dataSync(), [0.5, 0, -0.5, -0.5, 0.5, 0], 1e-6, "grad");
+    tf.dispose([logits, labels, loss, grad]);
+  });
+});

@@ -65,11 +65,28 @@ export class RotaryEmbedding {
   }
 }
 
+/**
+ * R [hd, hd] with x·R = rotate_half(x): column i < hd/2 takes −x[i + hd/2], column i ≥ hd/2 takes x[i − hd/2].
+ * A product with this fixed matrix is one fast matmul forward and one backward, where split + neg + concat
+ * cost four copying kernels and as many again in the gradient (~55 ms per step of the 3.3M model on wasm).
+ */
+function rotateHalfMatrix(hd: number): tf.Tensor2D {
+  const half = hd / 2;
+  const r = new Float32Array(hd * hd);
+  for (let i = 0; i < half; i++) {
+    r[(i + half) * hd + i] = -1; // row i + hd/2, column i
+    r[i * hd + i + half] = 1; // row i, column i + hd/2
+  }
+  return tf.tensor2d(r, [hd, hd]);
+}
+
 /** [x₁, x₂] → [−x₂, x₁] over the two halves of the last axis. */
 export function rotateHalf<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => {
-    const [x1, x2] = tf.split(x, 2, -1); // each [..., hd/2]
-    return tf.concat([tf.neg(x2), x1], -1) as T; // [..., hd]
+    const hd = x.shape[x.rank - 1];
+    if (hd % 2 !== 0) throw new Error(`rotateHalf: the last axis must have even length, got [${x.shape}]`);
+    const rows = tf.reshape(x, [-1, hd]) as tf.Tensor2D; // [N, hd]
+    return tf.reshape(tf.matMul(rows, rotateHalfMatrix(hd)), x.shape) as T; // [..., hd]
   });
 }
 

@@ -156,20 +156,34 @@ export class AdamW {
     const lr = this.lrAt(this.steps);
     const { beta1, beta2, eps } = this;
     tf.tidy(() => {
+      // Scalars are uploaded once per step, not once per parameter and use (~7 × 39 uploads per step of the 3.3M
+      // model); the per-step-count ones are shared by every parameter at the same t (usually all of them).
+      const oneMinusBeta1 = tf.scalar(1 - beta1);
+      const beta2Scalar = tf.scalar(beta2);
+      const oneMinusBeta2 = tf.scalar(1 - beta2);
+      const epsScalar = tf.scalar(eps);
+      const decayFactor = tf.scalar(1 - lr * this.weightDecay);
+      const perT = new Map<number, { bc2Sqrt: tf.Scalar; stepSize: tf.Scalar }>();
+      const atStep = (t: number) => {
+        let s = perT.get(t);
+        if (s === undefined) {
+          s = { bc2Sqrt: tf.scalar(Math.sqrt(1 - beta2 ** t)), stepSize: tf.scalar(lr / (1 - beta1 ** t)) };
+          perT.set(t, s);
+        }
+        return s;
+      };
       for (const [param, grad] of updates) {
         const slot = this.slotFor(param);
         const t = slot.step + 1;
+        const { bc2Sqrt, stepSize } = atStep(t);
         const g = grad.dtype === "float32" ? grad : tf.cast(grad, "float32");
         let p: tf.Tensor = param.variable;
-        if (param.decays && this.weightDecay !== 0) p = tf.mul(p, tf.scalar(1 - lr * this.weightDecay));
+        if (param.decays && this.weightDecay !== 0) p = tf.mul(p, decayFactor);
         // PyTorch updates m with lerp(m, g, 1−β1), i.e. m + (1−β1)·(g − m); same rounding here.
-        const m = tf.add(slot.m, tf.mul(tf.scalar(1 - beta1), tf.sub(g, slot.m)));
-        const v = tf.add(tf.mul(slot.v, tf.scalar(beta2)), tf.mul(tf.square(g), tf.scalar(1 - beta2)));
-        const biasCorrection1 = 1 - beta1 ** t;
-        const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** t);
-        const denom = tf.add(tf.div(tf.sqrt(v), tf.scalar(biasCorrection2Sqrt)), tf.scalar(eps));
-        const stepSize = lr / biasCorrection1;
-        p = tf.sub(p, tf.div(tf.mul(m, tf.scalar(stepSize)), denom));
+        const m = tf.add(slot.m, tf.mul(oneMinusBeta1, tf.sub(g, slot.m)));
+        const v = tf.add(tf.mul(slot.v, beta2Scalar), tf.mul(tf.square(g), oneMinusBeta2));
+        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), epsScalar); // sqrt(v)/sqrt(1−β2^t) + eps
+        p = tf.sub(p, tf.div(tf.mul(m, stepSize), denom)); // p − (lr/(1−β1^t))·m/denom
         slot.m.assign(m);
         slot.v.assign(v);
         param.variable.assign(p);
