@@ -1,15 +1,10 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, runNotebookHeadless, joined, Output } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
-function results(outputs: Output[]): Record<string, unknown> {
-  const found = outputs.filter((o) => o.data?.["application/json"]).pop();
-  assert.ok(found, "the notebook displays its results as application/json");
-  return found.data!["application/json"] as Record<string, unknown>;
-}
 
 describe("notebook 02-llama-architecture (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
@@ -17,11 +12,10 @@ describe("notebook 02-llama-architecture (run headless by `llamalab run` with a 
   it("shows RoPE, masks, GQA, parameter counts and attention heatmaps with correct numbers", () => {
     const nb = runNotebookHeadless(path.join(NOTEBOOKS, "02-llama-architecture.ipynb"), { STEPS: 60 });
     const outputs = allOutputs(nb);
-    const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
-    assert.deepEqual(errors.map((o) => joined(o.text) || `${o.ename}`), [], "no cell wrote an error");
+    assertNoErrorOutputs(outputs);
     const heatmaps = outputs.filter((o) => (o.data?.[PLOTLY_MIME] as { data?: { type?: string }[] } | undefined)?.data?.[0]?.type === "heatmap");
     assert.ok(heatmaps.length >= 8, `expected embedding, RoPE, 3 mask and 4 attention heatmaps, found ${heatmaps.length}`);
-    const r = results(outputs) as Record<string, number> & { gqaSharing: number[] };
+    const r = notebookResults(outputs) as Record<string, number> & { gqaSharing: number[] };
     assert.equal(r.formulaMatchesModel, true, "the parameter formula counts the model's parameters");
     assert.equal(r.llama2_7bParameters, 6738415616, "Llama 2 7B's published parameter count");
     assert.ok(r.ropeRelativeError < 1e-4, `RoPE scores depend on m − n only (error ${r.ropeRelativeError})`);

@@ -1,16 +1,11 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { allOutputs, runNotebookHeadless, joined, Output } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, joined, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
-function results(outputs: Output[]): Record<string, unknown> {
-  const found = outputs.filter((o) => o.data?.["application/json"]).pop();
-  assert.ok(found, "the notebook displays its results as application/json");
-  return found.data!["application/json"] as Record<string, unknown>;
-}
 
 describe("notebook 03-causal-lm-pretraining (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
@@ -18,9 +13,8 @@ describe("notebook 03-causal-lm-pretraining (run headless by `llamalab run` with
   it("pretrains a causal LM that beats the unigram baseline, streams generations, and reloads its checkpoint exactly", () => {
     const nb = runNotebookHeadless(path.join(NOTEBOOKS, "03-causal-lm-pretraining.ipynb"), { GEN_TOKENS: 30 });
     const outputs = allOutputs(nb);
-    const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
-    assert.deepEqual(errors.map((o) => joined(o.text) || `${o.ename}`), [], "no cell wrote an error");
-    const r = results(outputs) as Record<string, number> & { samples: Record<string, string[]>; checkpointDir: string };
+    assertNoErrorOutputs(outputs);
+    const r = notebookResults(outputs) as Record<string, number> & { samples: Record<string, string[]>; checkpointDir: string };
     assert.ok(r.steps > 0 && Number.isFinite(r.finalLoss));
     assert.ok(r.perplexity < r.unigramPerplexity, `held-out perplexity ${r.perplexity} should beat the unigram baseline ${r.unigramPerplexity}`);
     assert.ok(r.reloadMaxAbsDiff <= 1e-6, `reloaded logits differ by ${r.reloadMaxAbsDiff}`);

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, runNotebookHeadless, joined } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, joined, assertNoErrorOutputs } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOK = path.resolve(__dirname, "..", "..", "notebooks", "04-fine-tuning-text-classification.ipynb");
@@ -11,8 +11,7 @@ describe("notebook 04: fine-tuning text classification (run headless by `llamala
   it("fine-tunes a Llama classifier on SpamAssassin that beats the majority baseline by 8 points", () => {
     const nb = runNotebookHeadless(NOTEBOOK, { SEED: 42 });
     const outputs = allOutputs(nb);
-    const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
-    assert.deepEqual(errors.map((o) => joined(o.text) || o.ename), [], "no cell wrote an error");
+    assertNoErrorOutputs(outputs);
     const texts = outputs.map((o) => joined(o.text) + joined(o.data?.["text/plain"] as string | string[] | undefined));
     assert.ok(texts.some((t) => /fine-tuning: step \d+\/\d+/.test(t)), "a fine-tuning progress bar");
     assert.ok(texts.some((t) => /confusion matrix/.test(t)) && texts.some((t) => /misclassified/.test(t)));

@@ -1,15 +1,10 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, runNotebookHeadless, joined, Output } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
-function results(outputs: Output[]): Record<string, unknown> {
-  const found = outputs.filter((o) => o.data?.["application/json"]).pop();
-  assert.ok(found, "the notebook displays its results as application/json");
-  return found.data!["application/json"] as Record<string, unknown>;
-}
 
 describe("notebook 05-mixed-precision (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
@@ -17,9 +12,8 @@ describe("notebook 05-mixed-precision (run headless by `llamalab run` with a par
   it("runs without errors; fp16 + loss scaling ends within the stated tolerance of fp32; fp16 without scaling loses gradient entries", () => {
     const nb = runNotebookHeadless(path.join(NOTEBOOKS, "05-mixed-precision.ipynb"), { GROWTH_INTERVAL: 10 });
     const outputs = allOutputs(nb);
-    const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
-    assert.deepEqual(errors.map((o) => joined(o.text) || `${o.ename}`), [], "no cell wrote an error");
-    const r = results(outputs) as {
+    assertNoErrorOutputs(outputs);
+    const r = notebookResults(outputs) as {
       tolerance: number; fp16VsFp32: number; finalLoss: Record<string, number>; underflowNoScaling: number; underflowScaled: number;
       underflowNoScalingAccumulated: number; underflowScaledAccumulated: number; underflowBf16: number; scaleTrace: number[]; steps: number;
     };

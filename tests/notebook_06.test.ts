@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, runNotebookHeadless, joined, Output } from "./notebook_runner";
+import { allOutputs, runNotebookHeadless, Output, assertNoErrorOutputs } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOK = path.resolve(__dirname, "..", "..", "notebooks", "06-distributed-training.ipynb");
@@ -11,8 +11,7 @@ describe("notebook 06-distributed-training (run headless by `llamalab run` with 
   it("shards, visualises the all-reduce, shows N-worker equivalence, measures the speedup, survives a fault and exports for PyTorch", () => {
     const nb = runNotebookHeadless(NOTEBOOK, { benchSteps: 3 });
     const outputs: Output[] = allOutputs(nb);
-    const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
-    assert.deepEqual(errors.map((o) => joined(o.text) || o.ename), [], "no cell wrote an error");
+    assertNoErrorOutputs(outputs);
     assert.ok(outputs.filter((o) => o.data?.[PLOTLY_MIME]).length >= 2, "the ring all-reduce heatmap and the throughput chart");
     const found = outputs.filter((o) => o.data?.["application/json"]).pop();
     assert.ok(found, "the last cell displays its results as application/json");

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
+import { strict as assert } from "assert";
 
 /** A cell of an executed notebook, as nbformat 4 stores it. */
 export interface Cell {
@@ -101,4 +102,17 @@ export function runNotebookHeadless(notebook: string, params: Record<string, unk
   const injected = nb.cells.find((c) => c.metadata.tags?.includes("injected-parameters"));
   if (Object.keys(params).length && !injected) throw new Error("llamalab run did not add an injected-parameters cell");
   return nb;
+}
+
+/** The JSON results a notebook's last results cell displays (application/json). */
+export function notebookResults<T = Record<string, unknown>>(outputs: Output[]): T {
+  const found = outputs.filter((o) => o.data?.["application/json"]).pop();
+  assert.ok(found, "the notebook displays its results as application/json");
+  return found.data!["application/json"] as T;
+}
+
+/** Fails the test when any cell produced an error output or wrote to stderr. */
+export function assertNoErrorOutputs(outputs: Output[]): void {
+  const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
+  assert.deepEqual(errors.map((o) => joined(o.text) || `${o.ename}: ${JSON.stringify(o)}`), [], "no cell wrote an error");
 }

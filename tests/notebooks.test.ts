@@ -1,21 +1,11 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, executeNotebook, joined, Output, runNotebookHeadless } from "./notebook_runner";
+import { allOutputs, executeNotebook, joined, runNotebookHeadless, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
 const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
-/** The JSON results a notebook's last cell displays. */
-function results(outputs: Output[]): Record<string, number> {
-  const found = outputs.filter((o) => o.data?.["application/json"]).pop();
-  assert.ok(found, "the notebook displays its results as application/json");
-  return found.data!["application/json"] as Record<string, number>;
-}
 
-function assertNoErrors(outputs: Output[]): void {
-  const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
-  assert.deepEqual(errors.map((o) => joined(o.text) || o.ename), [], "no cell wrote an error");
-}
 
 describe("notebooks (executed through the kernel by nbconvert)", function () {
   this.timeout(1800000);
@@ -23,7 +13,7 @@ describe("notebooks (executed through the kernel by nbconvert)", function () {
   it("01-mlm-nsp-pretraining trains, plots, and beats the MLM baseline on held-out chapters", () => {
     const nb = executeNotebook(path.join(NOTEBOOKS, "01-mlm-nsp-pretraining.ipynb"), { cwd: NOTEBOOKS });
     const outputs = allOutputs(nb);
-    assertNoErrors(outputs);
+    assertNoErrorOutputs(outputs);
     const plots = outputs.filter((o) => o.data?.[PLOTLY_MIME]);
     assert.ok(plots.length >= 2, `expected Plotly outputs, found ${plots.length}`);
     for (const p of plots) {
@@ -31,7 +21,7 @@ describe("notebooks (executed through the kernel by nbconvert)", function () {
       assert.ok(joined(p.data!["text/plain"] as string | string[]).length > 0, "each plot has a text fallback");
     }
     assert.match(joined(plots[0].data!["text/html"] as string | string[]), /plotly\.js v\d/, "the first plot embeds plotly.js (no CDN)");
-    const r = results(outputs);
+    const r = notebookResults<Record<string, number>>(outputs);
     assert.ok(r.steps > 0 && Number.isFinite(r.finalLoss));
     assert.ok(r.mlmAccuracy > r.mlmBaseline + 0.03, `MLM accuracy ${r.mlmAccuracy} should beat the baseline ${r.mlmBaseline} by 3 points`);
     assert.ok(r.nspAccuracy >= 0 && r.nspAccuracy <= 1);
@@ -43,7 +33,7 @@ describe("notebooks (executed through the kernel by nbconvert)", function () {
   it("01-mlm-nsp-pretraining also runs headless with `llamalab run` and a parameter override", () => {
     const nb = runNotebookHeadless(path.join(NOTEBOOKS, "01-mlm-nsp-pretraining.ipynb"), { STEPS: 20 });
     const outputs = allOutputs(nb);
-    assertNoErrors(outputs);
-    assert.equal(results(outputs).steps, 20, "the injected STEPS=20 took effect");
+    assertNoErrorOutputs(outputs);
+    assert.equal(notebookResults<Record<string, number>>(outputs).steps, 20, "the injected STEPS=20 took effect");
   });
 });
