@@ -76,7 +76,9 @@ describe("kernel protocol", function () {
     const [a, b] = await Promise.all([kernel.execute("throw new Error('x')", { stopOnError: false }), kernel.execute("1 + 1")]);
     assert.equal(a.reply.status, "error");
     assert.equal(b.reply.status, "ok");
-    const [c, d] = await Promise.all([kernel.execute("throw new Error('y')"), kernel.execute("2 + 2")]);
+    // The failing cell waits first, so the second request is surely queued when the error happens (under load
+    // an instant failure could finish before the second request arrives, and then it is not "already queued").
+    const [c, d] = await Promise.all([kernel.execute("await new Promise((r) => setTimeout(r, 1000));\nthrow new Error('y')"), kernel.execute("2 + 2")]);
     assert.equal(c.reply.status, "error");
     assert.equal(d.reply.status, "aborted");
     assert.equal((await kernel.execute("3 + 3")).reply.status, "ok", "requests sent after the failure run");
