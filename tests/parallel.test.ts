@@ -18,7 +18,7 @@ import { trainSteps } from "../lib/train/loop";
 import { makeSchedule } from "../lib/trainer/schedules";
 import { LlamaForSequenceClassification } from "../lib/model/sequence_classification";
 import { Trainer } from "../lib/trainer/trainer";
-import { ringAllReduce, sumInOrder, clipFlatInPlace } from "../lib/parallel/allreduce";
+import { ringAllReduce, sumInOrder, sumInOrderInPlace, clipFlatInPlace } from "../lib/parallel/allreduce";
 import { DATA_PARALLEL_FILES, readDataParallelCheckpoint } from "../lib/parallel/checkpoint";
 import { DataParallelOptions, DataParallelTrainer } from "../lib/parallel/data_parallel_trainer";
 import { lmTokenSumLoss } from "../lib/parallel/lm_loss";
@@ -183,6 +183,19 @@ describe("all-reduce", () => {
     }
   });
 
+  it("sums in place into the first buffer, bit for bit as sumInOrder, leaving the others as they were", () => {
+    const rng = new Random(12);
+    const parts = [0, 1, 2].map(() => Float32Array.from({ length: 257 }, () => (rng.next() - 0.5) * 10 ** rng.int(6)));
+    const expected = sumInOrder(parts);
+    const others = parts.slice(1).map((p) => Float32Array.from(p));
+    const out = sumInOrderInPlace(parts);
+    assert.equal(out, parts[0], "the result is the first buffer");
+    assert.deepEqual(Array.from(out), Array.from(expected));
+    parts.slice(1).forEach((p, k) => assert.deepEqual(p, others[k]));
+    assert.throws(() => sumInOrderInPlace([new Float32Array(2), new Float32Array(3)]), /buffer 1 has 3 values/);
+    assert.throws(() => sumInOrderInPlace([]), /no buffers/);
+  });
+
   it("clips the global norm like clip_grad_norm_", () => {
     const g = Float32Array.from([3, 4]);
     assert.equal(clipFlatInPlace(g, 1), 5);
@@ -307,6 +320,43 @@ describe("DataParallelTrainer", function () {
       await trainer.dispose();
     });
   }
+
+  for (const kind of ["throw", "exit"] as const) {
+    it(`a worker failing in the update it is not waited for (${kind}) still stops train() with the worker and step, even on the last step`, async () => {
+      for (const steps of [5, 3]) {
+        const trainer = await DataParallelTrainer.create({
+          workers: 2, config, seed: SEED, lr: 1e-2, injectFault: { worker: 1, step: 3, kind, during: "update" },
+        });
+        const logs: number[] = [];
+        const err = await trainer
+          .train({ steps, batches: batchesFor(4), onStep: (log) => void logs.push(log.step) })
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof WorkerFailure, `${steps} steps: got ${String(err)}`);
+        assert.equal(err.worker, 1);
+        assert.equal(err.step, 3);
+        assert.ok(logs.length <= 4, `${steps} steps: no step after the failed update completes (logged ${logs})`);
+        await trainer.dispose();
+      }
+    });
+  }
+
+  it("trainStep returns with the update applied on every replica; train() leaves none pending", async () => {
+    await withTrainer({ workers: 2, config, seed: SEED, lr: 1e-2 }, async (t) => {
+      const before = (await t.replicaParameters())[0];
+      await t.trainStep(batchesFor(11)(0));
+      const [a, b] = await t.replicaParameters();
+      assert.ok(a.some((x, i) => x !== before[i]), "the update reached the replicas");
+      assert.deepEqual(a, b);
+      await t.train({ steps: 2, batches: batchesFor(11) });
+      const [c, d] = await t.replicaParameters();
+      assert.ok(c.some((x, i) => x !== a[i]));
+      assert.deepEqual(c, d);
+    });
+    await assert.rejects(
+      DataParallelTrainer.create({ workers: 2, config, injectFault: { worker: 0, step: 1, kind: "throw", during: "later" as "update" } }),
+      /injectFault.during must be "gradients" or "update", got later/,
+    );
+  });
 
   it("a Jupyter interrupt stops every worker at a step boundary, checkpointing the weights reached", async () => {
     const dir = path.join(tmpDir(), "ckpt");

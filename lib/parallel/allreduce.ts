@@ -9,11 +9,20 @@ import { CLIP_EPS } from "../train/clip";
 /** Σ parts[0] + parts[1] + … in that order, element by element, rounded to float32 after every add. */
 export function sumInOrder(parts: readonly Float32Array[]): Float32Array {
   if (parts.length === 0) throw new Error("sumInOrder: no buffers to reduce");
+  return sumInOrderInPlace([Float32Array.from(parts[0]), ...parts.slice(1)]);
+}
+
+/**
+ * {@link sumInOrder} accumulated into parts[0] (returned), for a caller that owns the buffers: the same values,
+ * without allocating and copying a fresh buffer per step.
+ */
+export function sumInOrderInPlace(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 0) throw new Error("sumInOrder: no buffers to reduce");
   const n = parts[0].length;
   for (const [k, p] of parts.entries()) {
     if (p.length !== n) throw new Error(`sumInOrder: buffer ${k} has ${p.length} values, buffer 0 has ${n}`);
   }
-  const out = Float32Array.from(parts[0]);
+  const out = parts[0];
   for (let k = 1; k < parts.length; k++) {
     const p = parts[k];
     for (let i = 0; i < n; i++) out[i] += p[i]; // the store into a Float32Array rounds to float32

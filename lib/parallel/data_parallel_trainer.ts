@@ -24,7 +24,7 @@ import { LearningRate } from "../train/adamw";
 import {
   TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
 } from "../trainer/training_arguments";
-import { allFinite, clipFlatInPlace, flatNorm, scaleInPlace, sumInOrder } from "./allreduce";
+import { allFinite, clipFlatInPlace, flatNorm, scaleInPlace, sumInOrderInPlace } from "./allreduce";
 import { DataParallelTrainerState, readDataParallelCheckpoint, writeDataParallelCheckpoint } from "./checkpoint";
 import { ParamLayout, unflatten } from "./flat_params";
 import { FaultInjection, NamedOptimizerState, WorkerAdamWOptions, WorkerReply } from "./messages";
@@ -112,6 +112,7 @@ export interface DataParallelStepLog {
   skipped: boolean;
   /** Loss scale the step's losses were multiplied by (1 without loss scaling). */
   lossScale: number;
+  /** Wall time of the step; within train() the update runs on into the next step, whose stepMs waits for it. */
   stepMs: number;
   tokensPerSec: number;
 }
@@ -223,6 +224,11 @@ export class DataParallelTrainer {
   private optimizerSteps: number;
   private lastParams: Float32Array | null = null;
   private lastSavedStep: number | null = null;
+  /**
+   * The update train() posted last and has not waited for. Workers handle requests in arrival order, so the
+   * next step's gradient request (and any params/state request) runs after it; waiting is only for its errors.
+   */
+  private applying: Promise<unknown> | null = null;
 
   private constructor(
     private readonly pool: WorkerPool,
@@ -253,6 +259,9 @@ export class DataParallelTrainer {
     const f = opts.injectFault;
     if (f !== undefined && !(Number.isInteger(f.worker) && f.worker >= 0 && f.worker < opts.workers)) {
       throw new Error(`DataParallelTrainer: injectFault.worker must be a worker index in [0, ${opts.workers}), got ${f.worker}`);
+    }
+    if (f !== undefined && f.during !== undefined && f.during !== "gradients" && f.during !== "update") {
+      throw new Error(`DataParallelTrainer: injectFault.during must be "gradients" or "update", got ${String(f.during)}`);
     }
     const ckpt = opts.resumeFrom !== undefined ? readDataParallelCheckpoint(opts.resumeFrom) : null;
     let config: LlamaConfig;
@@ -355,6 +364,23 @@ export class DataParallelTrainer {
    * must hold k of them.
    */
   async trainStep(batch: LmExample[] | LmExample[][]): Promise<DataParallelStepLog> {
+    const log = await this.step(batch);
+    await this.settleUpdate();
+    return log;
+  }
+
+  /** Waits for the update train() posted last (rethrowing its failure). */
+  private async settleUpdate(): Promise<void> {
+    const applying = this.applying;
+    this.applying = null;
+    if (applying !== null) await applying;
+  }
+
+  /**
+   * One step that posts its update without waiting for the workers to finish it: the coordinator prepares and
+   * posts the next batch while the replicas run AdamW, instead of a reply round trip after every update.
+   */
+  private async step(batch: LmExample[] | LmExample[][]): Promise<DataParallelStepLog> {
     const start = performance.now();
     const micro = this.microBatches(batch);
     const tokens = micro.reduce((n, mb) => n + countSupervisedTokens(mb), 0);
@@ -364,12 +390,16 @@ export class DataParallelTrainer {
     const step = this.steps + 1;
     const scaler = this.settings.scaler;
     const scale = scaler?.getScale() ?? 1;
+    const previous = this.applying;
+    this.applying = null;
     const replies = (await this.pool.all(
       (w) => ({ body: { type: "grads", step, shards: shards.map((s) => s[w].examples), normaliser: tokens, lossScale: scale } }),
       step,
     )) as Extract<WorkerReply, { type: "grads" }>[];
+    await previous; // done by now: each worker answered it before these gradients
     // The all-reduce: a sum in worker order, so the result never depends on which worker answered first.
-    const reduced = sumInOrder(replies.map((r) => r.grads));
+    // The gradient buffers were transferred to this thread and are used once: sum into worker 0's.
+    const reduced = sumInOrderInPlace(replies.map((r) => r.grads));
     const loss = replies.reduce((s, r) => s + r.loss, 0);
     let skipped = false;
     if (scaler !== undefined) {
@@ -382,7 +412,15 @@ export class DataParallelTrainer {
     let lr = NaN;
     if (!skipped) {
       lr = this.currentLr();
-      await this.pool.all(() => ({ body: { type: "apply", step, grads: reduced, lr } }), step);
+      // Each worker gets its own buffer, transferred rather than structured-cloned: a clone of the ~2 MB gradient
+      // costs milliseconds on this thread per worker (serialised, before the next worker's message leaves) and
+      // again in the worker, where a copy costs a memcpy. The last worker takes the reduced buffer itself.
+      const applying = this.pool.all((w) => {
+        const grads = w === n - 1 ? reduced : reduced.slice();
+        return { body: { type: "apply", step, grads, lr }, transfer: [grads.buffer as ArrayBuffer] };
+      }, step);
+      applying.catch(() => undefined); // a failure also rejects the next request; settleUpdate() rethrows it
+      this.applying = applying;
       this.optimizerSteps += 1;
     }
     scaler?.update(skipped);
@@ -435,10 +473,11 @@ export class DataParallelTrainer {
           await this.stopForInterrupt();
           return { logs, interrupted: true };
         }
-        const log = await this.trainStep(run.batches(this.steps));
+        const log = await this.step(run.batches(this.steps));
         logs.push(log);
         if (run.onStep) await run.onStep(log);
       }
+      await this.settleUpdate();
       if (this.settings.saveAtEnd && logs.length > 0 && this.lastSavedStep !== this.steps) await this.saveCheckpoint(this.settings.checkpointDir!);
     } catch (e) {
       await this.pool.terminate();
@@ -454,6 +493,7 @@ export class DataParallelTrainer {
   }
 
   private async flatParams(): Promise<Float32Array> {
+    await this.settleUpdate();
     if (this.lastParams !== null) return this.lastParams;
     const reply = (await this.pool.request(0, { type: "params" }, this.steps)) as Extract<WorkerReply, { type: "params" }>;
     return (this.lastParams = reply.params);
@@ -466,12 +506,14 @@ export class DataParallelTrainer {
 
   /** Every replica's weights as one flat buffer each, in worker order: to check that they are identical. */
   async replicaParameters(): Promise<Float32Array[]> {
+    await this.settleUpdate();
     const replies = await this.pool.all(() => ({ body: { type: "params" } }), this.steps);
     return replies.map((r) => (r as Extract<WorkerReply, { type: "params" }>).params);
   }
 
   /** Live tensors in each worker's backend, in worker order (constant from step to step when nothing leaks). */
   async workerTensorCounts(): Promise<number[]> {
+    await this.settleUpdate();
     const replies = await this.pool.all(() => ({ body: { type: "memory" } }), this.steps);
     return replies.map((r) => (r as Extract<WorkerReply, { type: "memory" }>).numTensors);
   }
@@ -486,6 +528,7 @@ export class DataParallelTrainer {
 
   /** Writes one checkpoint (Hugging Face model files + optimizer + trainer state) to `dir`, atomically. */
   async saveCheckpoint(dir: string): Promise<void> {
+    await this.settleUpdate();
     const reply = (await this.pool.request(0, { type: "state" }, this.steps)) as Extract<WorkerReply, { type: "state" }>;
     const params = unflatten(this.layout, reply.params);
     const m = unflatten(this.layout, reply.optimizer.m);

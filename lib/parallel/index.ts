@@ -2,7 +2,7 @@
 export { causalLmExample, supervisedTokens, countSupervisedTokens, shardBySupervisedTokens, splitIntoMicroBatches } from "./sharding";
 export type { LmExample, Shard } from "./sharding";
 export { collateLmExamples, lmTokenSumLoss } from "./lm_loss";
-export { sumInOrder, flatNorm, allFinite, scaleInPlace, clipFlatInPlace, ringAllReduce } from "./allreduce";
+export { sumInOrder, sumInOrderInPlace, flatNorm, allFinite, scaleInPlace, clipFlatInPlace, ringAllReduce } from "./allreduce";
 export type { RingTransfer, RingAllReduceResult } from "./allreduce";
 export { paramLayout, flattenTensors, flattenData, unflatten } from "./flat_params";
 export type { ParamLayout } from "./flat_params";

@@ -15,6 +15,8 @@ export interface FaultInjection {
   step: number;
   /** throw: an error inside the step; uncaught: an exception outside any handler; exit: process.exit(3); hang: never answers. */
   kind: "throw" | "uncaught" | "exit" | "hang";
+  /** While computing the step's gradient (default) or while applying its update, which the coordinator does not wait for. */
+  during?: "gradients" | "update";
 }
 
 /** Optimizer settings a worker can receive (the learning rate travels with each step instead). */

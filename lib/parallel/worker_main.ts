@@ -111,7 +111,7 @@ function injectFault(fault: FaultInjection, step: number): void {
 }
 
 function grads(r: Replica, req: Extract<WorkerRequest, { type: "grads" }>): { reply: WorkerReply; transfer: ArrayBuffer[] } | null {
-  if (r.fault && r.fault.step === req.step) {
+  if (r.fault && r.fault.step === req.step && (r.fault.during ?? "gradients") === "gradients") {
     injectFault(r.fault, req.step);
     if (r.fault.kind === "uncaught") return null; // the uncaught exception ends this worker; no reply
   }
@@ -145,7 +145,11 @@ function grads(r: Replica, req: Extract<WorkerRequest, { type: "grads" }>): { re
   return { reply: { type: "grads", step: req.step, loss, grads: flat, computeMs: performance.now() - start }, transfer: [flat.buffer as ArrayBuffer] };
 }
 
-function apply(r: Replica, req: Extract<WorkerRequest, { type: "apply" }>): WorkerReply {
+function apply(r: Replica, req: Extract<WorkerRequest, { type: "apply" }>): WorkerReply | null {
+  if (r.fault && r.fault.step === req.step && r.fault.during === "update") {
+    injectFault(r.fault, req.step);
+    if (r.fault.kind === "uncaught") return null;
+  }
   const values = unflatten(r.layout, req.grads);
   const update: tf.NamedTensorMap = {};
   for (const [name, t] of values) update[name] = tf.tensor(t.data, t.shape, "float32");
@@ -173,8 +177,11 @@ async function handle(id: number, req: WorkerRequest): Promise<void> {
         if (out !== null) post(id, out.reply, out.transfer);
         return;
       }
-      case "apply":
-        return post(id, apply(r, req));
+      case "apply": {
+        const reply = apply(r, req);
+        if (reply !== null) post(id, reply);
+        return;
+      }
       case "params": {
         const params = currentParams(r);
         return post(id, { type: "params", params }, [params.buffer as ArrayBuffer]);
