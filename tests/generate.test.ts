@@ -202,3 +202,18 @@ describe("generate", () => {
     }
   });
 });
+
+describe("generate misuse", () => {
+  it("throws an Error naming the options when they are left out", async () => {
+    const model = new LlamaForCausalLM(makeConfig(GQA), { seed: 3 });
+    const before = tf.memory().numTensors;
+    for (const opts of [undefined, null]) {
+      await assert.rejects(
+        generate(model, [1, 2], opts as unknown as { maxNewTokens: number }),
+        /generate: options are missing; pass at least \{ maxNewTokens \}/,
+      );
+    }
+    assert.equal(tf.memory().numTensors, before);
+    model.dispose();
+  });
+});

@@ -675,3 +675,14 @@ describe("llama2.c checkpoints", () => {
     assert.ok(!fs.existsSync(tmp("no.bin")));
   });
 });
+
+describe("savePretrained misuse", () => {
+  it("refuses a path that is a file, naming it, and leaves the file alone", () => {
+    const file = tmp("a-file.txt");
+    fs.writeFileSync(file, "keep me");
+    const model = new LlamaForCausalLM(makeConfig(SMALL), { seed: 1 });
+    throwsWith(() => savePretrained(model, file), /savePretrained: .*a-file\.txt is a file, not a folder/, /folder path/);
+    assert.equal(fs.readFileSync(file, "utf8"), "keep me");
+    model.dispose();
+  });
+});

@@ -611,3 +611,23 @@ describe("LlamaModel and heads", () => {
     b.dispose();
   });
 });
+
+describe("misuse: token ids out of range", () => {
+  it("forward with an id ≥ vocab_size or a negative id names vocab_size and the fix, and leaks nothing", () => {
+    const config = makeConfig(SMALL);
+    const causal = new LlamaForCausalLM(config, { seed: 1 });
+    const pretraining = new LlamaForPreTraining(config, { seed: 1 });
+    const before = tf.memory().numTensors;
+    for (const bad of [config.vocab_size, -1]) {
+      const ids = tf.tensor2d([[1, bad]], undefined, "int32");
+      for (const run of [() => causal.forward(ids), () => pretraining.forward(ids)]) {
+        assert.throws(run, (e: Error) =>
+          new RegExp(`token ids must be in \\[0, vocab_size=${config.vocab_size}\\)`).test(e.message) && /tokenizer's vocabSize/.test(e.message));
+      }
+      ids.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before);
+    causal.dispose();
+    pretraining.dispose();
+  });
+});

@@ -326,3 +326,11 @@ describe("ByteLevelBPETokenizer", function () {
     });
   });
 });
+
+describe("ByteLevelBPETokenizer.train misuse", () => {
+  it("rejects an empty corpus instead of returning a bytes-only vocabulary", () => {
+    assert.throws(() => ByteLevelBPETokenizer.train([], { vocabSize: 300 }), /train: texts is empty/);
+    // One text is enough to learn from.
+    assert.ok(ByteLevelBPETokenizer.train(["abab abab"], { vocabSize: 300 }).vocabSize > 261);
+  });
+});

@@ -519,3 +519,10 @@ describe("train/losses (fused gradient)", () => {
     tf.dispose([logits, labels, loss, grad]);
   });
 });
+
+describe("AdamW misuse", () => {
+  it("names params and the fix when given a model instead of its parameters", () => {
+    const notAList = { namedParameters: () => [] } as unknown as [string, tf.Variable][];
+    assert.throws(() => new AdamW(notAList), /AdamW: params must be an array .*model\.namedParameters\(\)/);
+  });
+});

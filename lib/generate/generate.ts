@@ -80,6 +80,7 @@ export async function generate(
   if (!(model instanceof LlamaForCausalLM)) throw new Error("generate: model must be a LlamaForCausalLM (the LM head gives next-token logits)");
   const config = model.config;
   const prompts = checkPrompts(inputIds, config.vocab_size);
+  if (opts === null || typeof opts !== "object") throw new Error("generate: options are missing; pass at least { maxNewTokens }");
   const { maxNewTokens } = opts;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be an integer ≥ 0, got ${maxNewTokens}`);
   checkSamplingOptions(opts);

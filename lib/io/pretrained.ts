@@ -228,6 +228,10 @@ export function savePretrained(model: ConfiguredModule, dir: string, opts: SaveP
   if (!(model instanceof Module) || !(model.config instanceof LlamaConfig)) {
     throw new Error("savePretrained: model must be a Llama Lab model with a config (e.g. a LlamaForCausalLM)");
   }
+  if (typeof dir !== "string" || dir === "") throw new Error("savePretrained: dir must be a folder path (a non-empty string)");
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new Error(`savePretrained: ${dir} is a file, not a folder; pass a folder path (it is created if missing)`);
+  }
   const config = model.config.with({ architectures: [model.constructor.name] });
   const weights = encodeSafetensors(stateDict(model), { format: "pt" });
   const tokenizerJson = opts.tokenizer === undefined ? undefined : JSON.stringify(opts.tokenizer.toJSON()) + "\n";

@@ -6,6 +6,19 @@ import * as tf from "@tensorflow/tfjs";
 import { Random } from "../random";
 import { Module, normalValues, variableFromValues } from "./module";
 
+/** `tf.gather` of rows, turning the backend's out-of-range error (cpu/wasm check; no readback here) into one naming the fix. */
+function gatherRows(w: tf.Tensor, flatIds: tf.Tensor, vocab: number): tf.Tensor {
+  try {
+    return tf.gather(w, flatIds); // [N, D]
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    throw new Error(
+      `embedding: token ids must be in [0, vocab_size=${vocab}) (${detail}); check that the tokenizer's ` +
+        `vocabSize matches config.vocab_size and that no id is negative`,
+    );
+  }
+}
+
 /**
  * Rows of `weight` [V, D] picked by integer `ids` (any shape S) → [...S, D]. The gradient scatters back
  * into [V, D], summing duplicate ids; when `padId` is given, the pad row gets no gradient (as PyTorch's
@@ -20,7 +33,7 @@ export function embeddingLookup(weight: tf.Tensor2D, ids: tf.Tensor, padId: numb
     const [w, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const flatIds = tf.reshape(ids, [-1]); // [N]
     save([flatIds]);
-    const value = tf.reshape(tf.gather(w, flatIds), outShape); // [...S, D]
+    const value = tf.reshape(gatherRows(w, flatIds, vocab), outShape); // [...S, D]
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
       const savedIds = saved[0]; // [N]
       let rows = tf.reshape(dy, [-1, dim]); // [N, D]

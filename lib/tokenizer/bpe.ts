@@ -172,6 +172,8 @@ export class ByteLevelBPETokenizer {
    */
   static train(texts: string[], options: BPETrainOptions): ByteLevelBPETokenizer {
     if (!Array.isArray(texts)) throw new Error(`train: texts must be an array of strings, got ${typeof texts}`);
+    // An empty corpus would silently give a bytes-only vocabulary with no merges.
+    if (texts.length === 0) throw new Error("train: texts is empty; pass the corpus to learn merges from (an array of strings)");
     if (typeof options !== "object" || options === null) throw new Error("train: options must be an object with vocabSize");
     const specialTokens = options.specialTokens ?? { ...DEFAULT_SPECIAL_TOKENS };
     const specials = withContext("train: options", () => orderedSpecialTokens(specialTokens, "specialTokens"));

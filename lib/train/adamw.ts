@@ -88,6 +88,9 @@ export class AdamW {
 
   /** An optimizer over `params`; their names must be unique. */
   constructor(params: ParamList, options: AdamWOptions = {}) {
+    if (!Array.isArray(params)) {
+      throw new Error("AdamW: params must be an array of tf.Variables or [name, tf.Variable] pairs; pass model.namedParameters()");
+    }
     const pairs: [string, tf.Variable][] = params.map((p) =>
       p instanceof tf.Variable ? [p.name, p] : [p[0], p[1]],
     );
