@@ -212,7 +212,8 @@ export function toOutput(m: Message): NbOutput | undefined {
   }
 }
 
-/** The command line that starts the Llama Lab kernel with this package's files. */
+/** The command line that starts the Llama Lab kernel with this package's files: the kernelspec's own argv. */
 export function llamalabKernelArgv(extra: string[] = []): string[] {
-  return [process.execPath, path.resolve(__dirname, "..", "..", "bin", "llamalab.js"), "kernel", "--config-path", "{connection_file}", ...extra];
+  const { kernelSpec } = require(path.resolve(__dirname, "..", "..", "install.js")) as { kernelSpec(): { argv: string[] } };
+  return [...kernelSpec().argv, ...extra];
 }

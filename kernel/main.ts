@@ -41,11 +41,9 @@ function isDisposable(value: unknown): value is { dispose(): void } {
 interface CellState {
   count: number;
   label: string;
-  source: string;
   value?: { v: unknown };
   reports: Reported[];
   emitted?: string;
-  interrupted: boolean;
 }
 
 /** The TypeScript side of the kernel: tslab's executor with the library preloaded and Jupyter-shaped results. */
@@ -104,7 +102,7 @@ class LlamaLabKernel implements LanguageKernel {
   }
 
   private async runQuietly(source: string, label: string): Promise<string | undefined> {
-    this.cell = { count: 0, label, source, reports: [], interrupted: false };
+    this.cell = { count: 0, label, reports: [] };
     const ok = await this.executor.execute(source);
     const cell = this.cell;
     this.cell = undefined;
@@ -134,7 +132,7 @@ class LlamaLabKernel implements LanguageKernel {
     for (const n of this.notices.splice(0)) io.publish("stream", { name: n.name, text: n.text });
     llama.clearInterrupt();
     const label = `Cell In[${count}]`;
-    const cell: CellState = { count, label, source: req.code, reports: [], interrupted: false };
+    const cell: CellState = { count, label, reports: [] };
     this.cell = cell;
     const before = snapshotLocals(this.executor.locals);
     let ok: boolean;
@@ -198,7 +196,6 @@ class LlamaLabKernel implements LanguageKernel {
     if (!cell) return;
     llama.requestInterrupt();
     this.interruptedCells.add(cell.count);
-    cell.interrupted = true;
     setTimeout(() => { if (this.cell === cell) this.executor.interrupt(); }, INTERRUPT_GRACE_MS).unref();
   }
 

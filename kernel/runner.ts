@@ -133,9 +133,10 @@ export async function runNotebook(options: RunOptions, log: (line: string) => vo
   const original: Notebook = JSON.parse(fs.readFileSync(options.notebook, "utf8"));
   const nb = injectParameters(original, options.parameters);
   const paramCell = nb.cells.find((c) => c.metadata.tags?.includes(TAG_PARAMETERS));
-  const parameters = { ...declaredParameters(paramCell ? source(paramCell) : ""), ...options.parameters };
+  const declared = declaredParameters(paramCell ? source(paramCell) : "");
+  const parameters = { ...declared, ...options.parameters };
   for (const name of Object.keys(options.parameters)) {
-    if (paramCell && !(name in declaredParameters(source(paramCell)))) log(`warning: parameter '${name}' is not declared in the notebook's parameters cell`);
+    if (paramCell && !(name in declared)) log(`warning: parameter '${name}' is not declared in the notebook's parameters cell`);
   }
   const cwd = path.dirname(path.resolve(options.notebook));
   const kernel = await KernelClient.start(llamalabKernelArgv(options.preload ? [] : ["--no-preload"]), { cwd });

@@ -7,6 +7,9 @@ export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 /** Environment variable that forces a backend (`wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`). */
 export const BACKEND_ENV = "LLAMALAB_BACKEND";
 
+/** Every backend, in the order {@link initBackend} tries them. */
+const BACKENDS: BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+
 const NATIVE_PACKAGES: Record<string, string> = {
   "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
   tensorflow: "@tensorflow/tfjs-node",
@@ -34,14 +37,10 @@ async function activate(name: string): Promise<boolean> {
 
 async function choose(log: (line: string) => void): Promise<BackendName> {
   const forced = process.env[BACKEND_ENV]?.trim();
-  const order: BackendName[] = forced
-    ? [forced as BackendName]
-    : ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
-  if (forced && !["tensorflow-gpu", "tensorflow", "wasm", "cpu"].includes(forced)) {
-    throw new Error(
-      `${BACKEND_ENV}=${forced} is not a backend Llama Lab knows; use one of: tensorflow-gpu, tensorflow, wasm, cpu.`,
-    );
+  if (forced && !BACKENDS.includes(forced as BackendName)) {
+    throw new Error(`${BACKEND_ENV}=${forced} is not a backend Llama Lab knows; use one of: ${BACKENDS.join(", ")}.`);
   }
+  const order = forced ? [forced as BackendName] : BACKENDS;
   for (const name of order) {
     let ok = false;
     if (name in NATIVE_PACKAGES) {
@@ -77,7 +76,7 @@ export function initBackend(log: (line: string) => void = (l) => console.log(l))
   return chosen;
 }
 
-/** The backend chosen by {@link initBackend}, or undefined before it ran. */
-export function backendName(): string {
-  return tf.getBackend();
+/** The backend chosen by {@link initBackend}, or undefined before any backend was set. */
+export function backendName(): string | undefined {
+  return tf.getBackend() as string | undefined;
 }

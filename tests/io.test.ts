@@ -200,14 +200,8 @@ describe("config.json", () => {
   const v4 = {
     architectures: ["LlamaForCausalLM"],
     model_type: "llama",
-    vocab_size: 40,
-    hidden_size: 16,
-    intermediate_size: 24,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
+    ...SMALL,
     max_position_embeddings: 4096,
-    rms_norm_eps: 1e-5,
     rope_theta: 500000.0,
     rope_scaling: {
       factor: 8.0,

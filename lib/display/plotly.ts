@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { createHash } from "crypto";
-import { display, MimeBundle } from "./sink";
+import { display, MimeBundle, shortNumber } from "./sink";
 
 /** A Plotly figure: traces plus layout, as plotly.js takes them. */
 export interface Figure {
@@ -60,14 +60,10 @@ function describeFigure(figure: Figure): string {
   const titleText = typeof title === "string" ? title : title.text ?? "";
   const traces = figure.data.map((t) => {
     const y = (t.y as ArrayLike<number> | undefined) ?? [];
-    const last = y.length ? ` last=${formatNumber(Number(y[y.length - 1]))}` : "";
+    const last = y.length ? ` last=${shortNumber(Number(y[y.length - 1]))}` : "";
     return `  ${String(t.name ?? t.type ?? "trace")}: ${y.length} points${last}`;
   });
   return [`[Plotly figure${titleText ? `: ${titleText}` : ""}]`, ...traces].join("\n");
-}
-
-function formatNumber(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toPrecision(4);
 }
 
 /** Displays a Plotly figure in the running cell. */
@@ -105,7 +101,7 @@ export function lineChart(series: Series[], options: { title?: string; xTitle?: 
 /** A bar chart figure, e.g. accuracy of a model against its baselines. */
 export function barChart(labels: string[], values: number[], options: { title?: string; yTitle?: string } = {}): Figure {
   return {
-    data: [{ type: "bar", x: labels, y: values, text: values.map(formatNumber), textposition: "auto" }],
+    data: [{ type: "bar", x: labels, y: values, text: values.map(shortNumber), textposition: "auto" }],
     layout: { title: { text: options.title ?? "" }, yaxis: { title: { text: options.yTitle ?? "" } } },
   };
 }

@@ -46,3 +46,8 @@ export class DisplayHandle {
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
+
+/** A number for display: integers in full, others to 4 significant digits. */
+export function shortNumber(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toPrecision(4);
+}

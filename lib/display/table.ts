@@ -1,9 +1,9 @@
-import { display, escapeHtml, MimeBundle } from "./sink";
+import { display, escapeHtml, MimeBundle, shortNumber } from "./sink";
 
 /** A table as HTML plus an aligned text fallback; cells are strings or numbers. */
 export function tableBundle(rows: Record<string, string | number>[], options: { columns?: string[]; title?: string } = {}): MimeBundle {
   const columns = options.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (v: string | number | undefined) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v ?? "");
+  const cell = (v: string | number | undefined) => (typeof v === "number" ? shortNumber(v) : v ?? "");
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
   const text = [options.title ?? "", line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))]

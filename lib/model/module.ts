@@ -110,7 +110,9 @@ function variableFrom(initial: tf.Tensor): tf.Variable {
 
 /** y = x·Wᵀ (+ b) for 2-D x [N, in] and W in HF layout [out, in]. */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
-  installWasmMatMul(); // once: keeps this matmul and its gradients on XNNPACK's fast path under wasm
+  // initBackend installs it when it picks wasm; this covers a later tf.setBackend("wasm") (model.test.ts does, and
+  // notebooks may). After the first install it is one boolean check.
+  installWasmMatMul();
   const y = matMulUnderAutocast(x, weight, false, true); // [N, out]; 16-bit inside a withAutocast scope
   return bias ? (tf.add(y, bias) as tf.Tensor2D) : y; // [N, out]
 }

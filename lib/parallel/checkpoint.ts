@@ -18,7 +18,8 @@ import { NamedOptimizerState } from "./messages";
 /** File names of a data-parallel checkpoint beyond the pretrained-model files. */
 export const DATA_PARALLEL_FILES = Object.freeze({ optimizer: "optimizer.safetensors", state: "trainer_state.json" });
 
-const FORMAT = "llamalab-data-parallel/1";
+/** The `format` written in trainer_state.json of a data-parallel checkpoint. */
+export const FORMAT = "llamalab-data-parallel/1";
 
 /** trainer_state.json. */
 export interface DataParallelTrainerState {

@@ -25,8 +25,8 @@ import {
   TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
 } from "../trainer/training_arguments";
 import { allFinite, clipFlatInPlace, flatNorm, scaleInPlace, sumInOrderInPlace } from "./allreduce";
-import { DataParallelTrainerState, readDataParallelCheckpoint, writeDataParallelCheckpoint } from "./checkpoint";
-import { ParamLayout, unflatten } from "./flat_params";
+import { DataParallelTrainerState, FORMAT, readDataParallelCheckpoint, writeDataParallelCheckpoint } from "./checkpoint";
+import { ParamLayout, paramLayout, unflatten } from "./flat_params";
 import { FaultInjection, NamedOptimizerState, WorkerAdamWOptions, WorkerReply } from "./messages";
 import { LmExample, countSupervisedTokens, shardBySupervisedTokens, splitIntoMicroBatches } from "./sharding";
 import { WorkerPool } from "./worker_pool";
@@ -305,11 +305,7 @@ export class DataParallelTrainer {
         Math.max(timeout, MIN_INIT_TIMEOUT_MS),
       );
       const ready = replies[0] as Extract<WorkerReply, { type: "ready" }>;
-      const layout: ParamLayout = { names: ready.names, shapes: ready.shapes, offsets: [], size: 0 };
-      for (const shape of ready.shapes) {
-        layout.offsets.push(layout.size);
-        layout.size += shape.reduce((a, b) => a * b, 1);
-      }
+      const layout = paramLayout(ready.names.map((name, i) => [name, { shape: ready.shapes[i] }] as const));
       return new DataParallelTrainer(pool, config, layout, opts, settings, ckpt?.state ?? null);
     } catch (e) {
       await pool.terminate();
@@ -539,7 +535,7 @@ export class DataParallelTrainer {
       params,
       optimizer: { stepCount: reply.optimizer.stepCount, paramSteps, m, v },
       state: {
-        format: "llamalab-data-parallel/1",
+        format: FORMAT,
         step: this.steps,
         optimizerSteps: this.optimizerSteps,
         paramSteps,

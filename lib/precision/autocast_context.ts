@@ -51,7 +51,5 @@ export function autocastPrecision(): Precision {
  * "fp32" one), {@link autocastMatMul} (16-bit inputs and output, fp32 accumulation) inside an fp16/bf16 one.
  */
 export function matMulUnderAutocast<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
-  const precision = autocastPrecision();
-  if (precision === "fp32") return tf.matMul(a, b, transposeA, transposeB) as T;
-  return autocastMatMul(a, b, precision, transposeA, transposeB) as T;
+  return autocastMatMul(a, b, autocastPrecision(), transposeA, transposeB) as T; // plain tf.matMul for "fp32"
 }

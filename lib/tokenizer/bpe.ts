@@ -27,8 +27,8 @@
  * same spelling as a Hugging Face `merges.txt`. The vocabulary is rebuilt by replaying the merges; `vocabSize`
  * is redundant and checked against that replay.
  */
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
-import { basename, dirname, join, resolve } from "path";
+import { readFileSync } from "fs";
+import { writeFileAtomic } from "../io/atomic";
 import { BYTE_TO_UNICODE, bytesToTokenString, tokenStringToBytes } from "./bytes";
 import { pretokenize } from "./pretokenize";
 import {
@@ -362,19 +362,11 @@ export class ByteLevelBPETokenizer {
     };
   }
 
-  /** Writes `toJSON()` to `path` atomically: a temporary file in the same directory, then a rename. */
+  /** Writes `toJSON()` to `path` atomically ({@link writeFileAtomic}). */
   save(path: string): void {
-    const target = resolve(path);
-    // Same directory as the target so the rename never crosses file systems (and so stays atomic).
-    const tmpDir = mkdtempSync(join(dirname(target), `.${basename(target)}.tmp-`));
-    try {
-      const tmpFile = join(tmpDir, "tokenizer.json");
-      writeFileSync(tmpFile, JSON.stringify(this.toJSON()) + "\n", "utf8");
-      renameSync(tmpFile, target);
-    } finally {
-      rmSync(tmpDir, { recursive: true, force: true });
-    }
+    writeFileAtomic(path, JSON.stringify(this.toJSON()) + "\n");
   }
+
 
   private encodeOrdinary(text: string, out: number[]): void {
     for (const word of pretokenize(text)) {

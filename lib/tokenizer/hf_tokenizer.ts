@@ -5,8 +5,9 @@
  * is normalized, pre-tokenized into words, and each word is split into tokens by applying the merges in rank order;
  * the post-processor adds BOS/EOS on request. Decoding maps ids to token strings and runs the file's decoder.
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
-import { basename, dirname, join, resolve } from "path";
+import { existsSync, readFileSync, statSync } from "fs";
+import { join } from "path";
+import { writeFileAtomic } from "../io/atomic";
 import { ByteLevelBPETokenizer, DecodeOptions, EncodeOptions } from "./bpe";
 import { Decoder, Normalizer, PreTokenizer, buildDecoder, buildNormalizer, buildPreTokenizer } from "./hf_components";
 import { PAIR_KEY_BASE, mergePair } from "./train-merges";
@@ -228,18 +229,11 @@ export class HFTokenizer {
     return this.json;
   }
 
-  /** Writes `tokenizer.json` content to `path` atomically (temporary file in the same directory, then rename). */
+  /** Writes `tokenizer.json` content to `path` atomically ({@link writeFileAtomic}). */
   save(path: string): void {
-    const target = resolve(path);
-    const tmpDir = mkdtempSync(join(dirname(target), `.${basename(target)}.tmp-`));
-    try {
-      const tmp = join(tmpDir, "tokenizer.json");
-      writeFileSync(tmp, JSON.stringify(this.json, null, 2) + "\n", "utf8");
-      renameSync(tmp, target);
-    } finally {
-      rmSync(tmpDir, { recursive: true, force: true });
-    }
+    writeFileAtomic(path, JSON.stringify(this.json, null, 2) + "\n");
   }
+
 
   private encodeStretch(text: string, atStart: boolean, out: number[]): void {
     if (text.length === 0) return;

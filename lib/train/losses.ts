@@ -37,7 +37,7 @@ interface WeightedNll {
 /**
  * Σᵢ wᵢ·(−log softmax(zᵢ)[yᵢ]) over the rows of `logits` z [N, V], with the gradient wᵢ·(softmax(zᵢ) − onehot(yᵢ))
  * written directly (tf.customGrad). Taped through logSoftmax and a one-hot product this took ~18 passes over
- * [N, V] (~1.1 s fwd+bwd for the 15M model's [512, 32000] logits on wasm); here it is one fused Softmax kernel,
+ * [N, V] (measured 1,168 ms fwd+bwd for the 15M model's [512, 32000] logits on wasm, now ~200 ms; docs/performance.md); here it is one fused Softmax kernel,
  * one ArgMax, and two passes in the backward (scale, then overwrite the label column). `weights` [N] carries the
  * mask and the mean's 1/count; labels outside [0, V) must arrive with weight 0 (they are read as class 0).
  */
