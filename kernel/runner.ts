@@ -50,6 +50,8 @@ export interface RunManifest {
   overrides: Record<string, unknown>;
   seed: unknown;
   backend: string | null;
+  /** Threads of the wasm backend (null on other backends). */
+  backendThreads: number | null;
   versions: { llamalab: string; node: string; tfjs: string | null };
   gitCommit: string | null;
   metrics: unknown;
@@ -142,7 +144,7 @@ export async function runNotebook(options: RunOptions, log: (line: string) => vo
   const kernel = await KernelClient.start(llamalabKernelArgv(options.preload ? [] : ["--no-preload"]), { cwd });
   const manifestCells: RunManifest["cells"] = [];
   let failedCell: RunManifest["failedCell"];
-  let env: { backend: string | null; tfjs: string | null } = { backend: null, tfjs: null };
+  let env: { backend: string | null; tfjs: string | null; threads: number | null } = { backend: null, tfjs: null, threads: null };
   try {
     for (const [index, cell] of nb.cells.entries()) {
       if (cell.cell_type !== "code") continue;
@@ -171,9 +173,9 @@ export async function runNotebook(options: RunOptions, log: (line: string) => vo
       }
     }
     if (options.preload) {
-      const probe = await kernel.execute('llama.display({ "application/json": { backend: llama.backendName(), tfjs: tf.version_core } })', { storeHistory: false });
-      const data = probe.outputs.find((o) => o.output_type === "display_data")?.data as Record<string, { backend: string; tfjs: string }> | undefined;
-      if (data) env = { backend: data["application/json"].backend, tfjs: data["application/json"].tfjs };
+      const probe = await kernel.execute('llama.display({ "application/json": { backend: llama.backendName(), threads: llama.backendName() === "wasm" ? llama.wasmThreads() : null, tfjs: tf.version_core } })', { storeHistory: false });
+      const data = probe.outputs.find((o) => o.output_type === "display_data")?.data as Record<string, { backend: string; threads: number | null; tfjs: string }> | undefined;
+      if (data) env = { backend: data["application/json"].backend, tfjs: data["application/json"].tfjs, threads: data["application/json"].threads ?? null };
     }
   } finally {
     await kernel.shutdown();
@@ -187,6 +189,7 @@ export async function runNotebook(options: RunOptions, log: (line: string) => vo
     overrides: options.parameters,
     seed: parameters.seed ?? null,
     backend: env.backend,
+    backendThreads: env.threads,
     versions: { llamalab: require("../../package.json").version, node: process.version, tfjs: env.tfjs },
     gitCommit: gitCommit(cwd),
     metrics: finalMetrics(nb.cells),

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { installWasmMatMul } from "./kernels/wasm_matmul";
+import { installWasmKernels } from "./kernels/install";
+import { WASM_THREADS_ENV, startWasmWithThreads, wantedWasmThreads, wasmThreads } from "./kernels/wasm_threads";
 
 /** The tensor backends Llama Lab can run on, fastest first. */
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -45,15 +46,22 @@ async function choose(log: (line: string) => void): Promise<BackendName> {
     let ok = false;
     if (name in NATIVE_PACKAGES) {
       ok = tryNative(NATIVE_PACKAGES[name]) && (await activate("tensorflow"));
+    } else if (name === "wasm") {
+      require("@tensorflow/tfjs-backend-wasm");
+      const threads = wantedWasmThreads();
+      ok = await startWasmWithThreads(threads, () => activate(name));
+      if (!ok && threads > 1) {
+        throw new Error(`the wasm backend did not start with ${threads} threads; set ${WASM_THREADS_ENV}=1 to run it on one thread.`);
+      }
     } else {
-      if (name === "wasm") require("@tensorflow/tfjs-backend-wasm");
       ok = await activate(name);
     }
     if (ok) {
       await tf.ready();
-      // wasm's own matmul leaves XNNPACK's fast path for transposed or batched operands; ours stays on it.
-      if (name === "wasm") installWasmMatMul();
-      log(`llamalab: using the ${name} backend${forced ? ` (forced by ${BACKEND_ENV})` : ""}`);
+      // wasm's own matmul leaves XNNPACK's fast path for transposed or batched operands, and its Identity copies.
+      if (name === "wasm") installWasmKernels();
+      const threads = name === "wasm" ? ` (${wasmThreads()} thread${wasmThreads() === 1 ? "" : "s"})` : "";
+      log(`llamalab: using the ${name} backend${threads}${forced ? ` (forced by ${BACKEND_ENV})` : ""}`);
       return name;
     }
     if (forced) {

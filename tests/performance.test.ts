@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
+import { installWasmKernels } from "../lib/kernels/install";
 import { installWasmMatMul } from "../lib/kernels/wasm_matmul";
 import { makeConfig } from "../lib/model/config";
 import { LlamaForCausalLM } from "../lib/model/causal_lm";
@@ -41,6 +42,24 @@ function referenceMatMul(
   return out;
 }
 
+describe("kernels/wasm_identity", () => {
+  it("on wasm, a clone shares its source's data (no copy) and outlives it; gradients through it are unchanged", () => {
+    if (tf.getBackend() !== "wasm") return; // the kernel only exists on wasm; other backends already share data
+    assert.ok(installWasmKernels(), "the wasm kernels are installed");
+    const before = tf.memory().numTensors;
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const buffers = tf.memory().numDataBuffers;
+    const y = tf.clone(x);
+    assert.equal(tf.memory().numDataBuffers, buffers, "the clone got no data buffer of its own");
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4], "the clone keeps the data after its source is freed");
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.clone(t), t)))(y); // d/dt Σ t² = 2t
+    assert.deepEqual(Array.from(g.dataSync()), [2, 4, 6, 8]);
+    tf.dispose([y, g]);
+    assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+  });
+});
+
 describe("kernels/wasm_matmul", () => {
   it("installs on wasm, and (on any backend) matches a reference matmul for every flag and batch layout", () => {
     // On other backends it is a no-op (or already in place for wasm, if an earlier test switched to it).
@@ -61,6 +80,8 @@ describe("kernels/wasm_matmul", () => {
       [[2, 5, 3], [3, 4], false, false], // shared right operand (batch folded into rows)
       [[2, 5, 3], [1, 4, 3], false, true],
       [[5, 3], [2, 3, 4], false, false], // shared left operand
+      [[300, 229], [300, 5], true, false], // a matrix big enough for the tiled transpose, sides not multiples of 16
+      [[2, 5, 257], [2, 263, 257], false, true], // tiled transposes of a batch of big matrices
     ];
     for (const [aShape, bShape, ta, tb] of cases) {
       const before = tf.memory().numTensors;
@@ -71,7 +92,8 @@ describe("kernels/wasm_matmul", () => {
       const what = `[${aShape}]${ta ? "ᵀ" : ""}·[${bShape}]${tb ? "ᵀ" : ""}`;
       const values = got.dataSync();
       assert.equal(values.length, want.length, `${what}: size`);
-      values.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-5, `${what}[${i}]: ${x} vs ${want[i]}`));
+      // float32 sums of up to 300 products: relative tolerance for the larger values
+      values.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-5 * Math.max(1, Math.abs(want[i])), `${what}[${i}]: ${x} vs ${want[i]}`));
       tf.dispose([a.t, b.t, got]);
       assert.equal(tf.memory().numTensors, before, `${what}: no tensors left behind`);
     }

@@ -12,18 +12,7 @@
  * kernel runs.
  */
 import * as tf from "@tensorflow/tfjs";
-
-/** The parts of tfjs-backend-wasm's BackendWasm (4.22) this kernel uses. */
-interface WasmBackendInternals {
-  dataIdMap: { get(dataId: tf.DataId): { id: number; memoryOffset: number | null } | undefined; has(dataId: tf.DataId): boolean };
-  dataIdNextNumber: number;
-  wasm: {
-    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
-  };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: tf.DataId): boolean;
-}
+import { WasmBackendInternals, viewOf, wasmInternals } from "./wasm_heap";
 
 type MatMulCall = (
   aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
@@ -32,15 +21,7 @@ type MatMulCall = (
 
 let installed = false;
 const calls = new WeakMap<object, MatMulCall>();
-
-function internals(backend: unknown): WasmBackendInternals | null {
-  const b = backend as Partial<WasmBackendInternals> | null;
-  const ok =
-    b != null && b.dataIdMap != null && typeof b.dataIdNextNumber === "number" && typeof b.makeOutput === "function" &&
-    typeof b.wasm?.cwrap === "function" && typeof b.wasm.tfjs?.registerTensor === "function" &&
-    typeof b.wasm.tfjs?.disposeData === "function";
-  return ok ? (b as WasmBackendInternals) : null;
-}
+const internals = wasmInternals;
 
 function matMulCall(be: WasmBackendInternals): MatMulCall {
   let call = calls.get(be);
@@ -115,13 +96,52 @@ export function installWasmMatMul(): boolean {
   return true;
 }
 
-/** An explicit transpose of the last two axes, so that a matmul can run without transpose flags. */
+/**
+ * An explicit transpose of the last two axes, so that a matmul can run without transpose flags. Large float32
+ * matrices are transposed here in tiles: the wasm Transpose kernel walks the source row by row, which is ~3×
+ * slower once a matrix outgrows the cache ([1024, 688]: 5.4 ms against 1.7 ms) though faster for small ones.
+ */
 function swapLastFunc(transposeFunc: (args: object) => tf.TensorInfo, backend: unknown): (x: tf.TensorInfo) => tf.TensorInfo {
   return (x) => {
+    const be = internals(backend);
+    const [rows, cols] = x.shape.slice(-2);
+    const shape = [...x.shape.slice(0, -2), cols, rows];
+    if (be !== null && x.dtype === "float32" && rows * cols >= TILED_MIN_SIZE) {
+      const out = be.makeOutput(shape, "float32");
+      const src = viewOf(be, x);
+      const dst = viewOf(be, out);
+      if (src !== null && dst !== null) {
+        transposeTiles(src, dst, src.length / (rows * cols), rows, cols);
+        return out;
+      }
+      be.disposeData(out.dataId);
+    }
     const perm = x.shape.map((_, i) => i);
     [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
     return transposeFunc({ inputs: { x }, backend, attrs: { perm } });
   };
+}
+
+const TILE = 16;
+/** Matrices of at least this many values are transposed in tiles; smaller ones by the wasm kernel. */
+const TILED_MIN_SIZE = 65536;
+
+/** dst[b, j, i] = src[b, i, j] for `batch` row-major [rows, cols] matrices, in TILE × TILE blocks. */
+function transposeTiles(src: Float32Array, dst: Float32Array, batch: number, rows: number, cols: number): void {
+  const size = rows * cols;
+  for (let b = 0; b < batch; b++) {
+    const base = b * size;
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = Math.min(j0 + TILE, cols);
+      for (let i0 = 0; i0 < rows; i0 += TILE) {
+        const i1 = Math.min(i0 + TILE, rows);
+        for (let j = j0; j < j1; j++) {
+          const out = base + j * rows;
+          for (let i = i0; i < i1; i++) dst[out + i] = src[base + i * cols + j];
+        }
+      }
+    }
+  }
 }
 
 /** From this many output columns (and 4× more columns than rows) a 2-D product is computed transposed. */

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Random } from "../random";
 import { OWNS_TENSORS } from "../ownership";
-import { installWasmMatMul } from "../kernels/wasm_matmul";
+import { installWasmKernels } from "../kernels/install";
 import { matMulUnderAutocast } from "../precision/autocast_context";
 
 /** One row of {@link Module.parameterSummary}. */
@@ -112,7 +112,7 @@ function variableFrom(initial: tf.Tensor): tf.Variable {
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   // initBackend installs it when it picks wasm; this covers a later tf.setBackend("wasm") (model.test.ts does, and
   // notebooks may). After the first install it is one boolean check.
-  installWasmMatMul();
+  installWasmKernels();
   const y = matMulUnderAutocast(x, weight, false, true); // [N, out]; 16-bit inside a withAutocast scope
   return bias ? (tf.add(y, bias) as tf.Tensor2D) : y; // [N, out]
 }

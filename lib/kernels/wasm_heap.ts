@@ -1,0 +1,62 @@
+/**
+ * Direct access to tensors of the wasm backend: each float32 tensor is a range of the WebAssembly memory, which
+ * JavaScript can read and write as a Float32Array. Our own kernels (lib/kernels) use this to run work tfjs has
+ * no single kernel for — a fused optimizer update, a cache-friendly transpose — in one pass over memory.
+ * Everything here checks the backend's shape first and returns null when it is not what tfjs-backend-wasm 4.22
+ * looks like, so callers fall back to plain tfjs ops.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The parts of tfjs-backend-wasm's BackendWasm (4.22) our kernels use. */
+export interface WasmBackendInternals {
+  dataIdMap: {
+    get(dataId: tf.DataId): { id: number; memoryOffset: number | null; refCount?: number } | undefined;
+    has(dataId: tf.DataId): boolean;
+  };
+  dataIdNextNumber: number;
+  wasm: {
+    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+    HEAPF32: Float32Array;
+    /** Present in the threaded build, whose memory is a growable SharedArrayBuffer. */
+    wasmMemory?: { buffer: ArrayBufferLike };
+  };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+/** The backend's internals if it is tfjs-backend-wasm as we know it, else null. */
+export function wasmInternals(backend: unknown): WasmBackendInternals | null {
+  const b = backend as Partial<WasmBackendInternals> | null;
+  const ok =
+    b != null && b.dataIdMap != null && typeof b.dataIdNextNumber === "number" && typeof b.makeOutput === "function" &&
+    typeof b.wasm?.cwrap === "function" && typeof b.wasm.tfjs?.registerTensor === "function" &&
+    typeof b.wasm.tfjs?.disposeData === "function" && b.wasm.HEAPF32 instanceof Float32Array;
+  return ok ? (b as WasmBackendInternals) : null;
+}
+
+/** The active backend's internals when it is wasm, else null. */
+export function activeWasm(): WasmBackendInternals | null {
+  return tf.getBackend() === "wasm" ? wasmInternals(tf.backend()) : null;
+}
+
+/** The whole WebAssembly memory as floats (fresh view: the memory may have grown since the last call). */
+function heap(be: WasmBackendInternals): Float32Array {
+  const buffer = be.wasm.wasmMemory?.buffer ?? be.wasm.HEAPF32.buffer;
+  return new Float32Array(buffer);
+}
+
+/** A float32 tensor's data as a view into wasm memory (no copy), or null if it has none there. */
+export function viewOf(be: WasmBackendInternals, t: tf.TensorInfo): Float32Array | null {
+  if (t.dtype !== "float32") return null;
+  const offset = be.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (offset == null) return null;
+  const size = t.shape.reduce((a, b) => a * b, 1);
+  return heap(be).subarray(offset / 4, offset / 4 + size);
+}
+
+/** A new float32 tensor of `shape` in wasm memory, and a view to fill it through. */
+export function newTensor(be: WasmBackendInternals, shape: number[]): { tensor: tf.Tensor; info: tf.TensorInfo } {
+  const info = be.makeOutput(shape, "float32");
+  return { tensor: tf.engine().makeTensorFromTensorInfo(info), info };
+}
