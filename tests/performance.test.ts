@@ -43,7 +43,7 @@ function referenceMatMul(
 }
 
 describe("kernels/wasm_identity", () => {
-  it("on wasm, a clone shares its source's data (no copy) and outlives it; gradients through it are unchanged", () => {
+  it("on wasm, a clone or same-dtype cast shares its source's data (no copy) and outlives it; gradients are unchanged", () => {
     if (tf.getBackend() !== "wasm") return; // the kernel only exists on wasm; other backends already share data
     assert.ok(installWasmKernels(), "the wasm kernels are installed");
     const before = tf.memory().numTensors;
@@ -53,6 +53,12 @@ describe("kernels/wasm_identity", () => {
     assert.equal(tf.memory().numDataBuffers, buffers, "the clone got no data buffer of its own");
     x.dispose();
     assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4], "the clone keeps the data after its source is freed");
+    const same = tf.cast(y, "float32");
+    assert.equal(tf.memory().numDataBuffers, buffers, "a cast to the same dtype got no data buffer either");
+    const ints = tf.cast(y, "int32");
+    assert.equal(tf.memory().numDataBuffers, buffers + 1, "a real cast still makes new data");
+    assert.deepEqual(Array.from(ints.dataSync()), [1, 2, 3, 4]);
+    tf.dispose([same, ints]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.clone(t), t)))(y); // d/dt Σ t² = 2t
     assert.deepEqual(Array.from(g.dataSync()), [2, 4, 6, 8]);
     tf.dispose([y, g]);
