@@ -8,7 +8,8 @@
  * its fastest run. Prints tokens/s for each; then the geometric mean over sizes of ours / torch on all cores, and as
  * the last line ours / torch on 1 thread, the issue's reference: `train_tokens_per_s_ratio_vs_torch=…`.
  *
- * Environment: BENCH_SIZES=3.3M,15M  BENCH_STEPS (timed steps, default 4)  BENCH_WARMUP (default 1)
+ * Environment: BENCH_SIZES=3.3M,15M  BENCH_STEPS (timed steps, default 6)  BENCH_WARMUP (untimed first steps, default 3:
+ * our first steps are slower while wasm memory grows and V8 compiles, ~1.3–1.7× a later step)
  * BENCH_ROUNDS (default 2); LLAMALAB_WASM_THREADS sets our thread count.
  * `npm run bench:train -- --leak-steps 1000` instead trains a tiny model for that many steps and fails if the
  * number of live tensors grows.
@@ -158,8 +159,8 @@ async function main(): Promise<void> {
   const wanted = (process.env.BENCH_SIZES ?? SIZES.map((s) => s.name).join(",")).split(",");
   const sizes = SIZES.filter((s) => wanted.includes(s.name));
   if (sizes.length === 0) throw new Error(`BENCH_SIZES=${process.env.BENCH_SIZES} names no size; use ${SIZES.map((s) => s.name).join(",")}`);
-  const timed = Number(process.env.BENCH_STEPS ?? 4);
-  const warmup = Number(process.env.BENCH_WARMUP ?? 1);
+  const timed = Number(process.env.BENCH_STEPS ?? 6);
+  const warmup = Number(process.env.BENCH_WARMUP ?? 3);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
   const cores = os.cpus().length;
   console.log(`machine: ${cores} × ${os.cpus()[0]?.model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);

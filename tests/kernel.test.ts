@@ -18,7 +18,7 @@ describe("kernel (through Jupyter's nbconvert)", function () {
       "const wrapped = { answer };\nconsole.log('shorthand', wrapped.answer);",
     ]));
     const text = (i: number) => (nb.cells[i].outputs ?? []).map((o) => joined(o.text)).join("");
-    assert.match(text(0), /backend: (wasm|cpu|tensorflow)/, "first cell announces the backend");
+    assert.match(text(0), /backend: (wasm with \d+ threads?|cpu|tensorflow)\)/, "first cell announces the backend (and wasm's thread count)");
     assert.match(text(0), /sum 6/);
     const counts = [1, 2].map((i) => Number(/tensors (\d+)/.exec(text(i))![1]));
     const after = Number(/after (\d+)/.exec(text(3))![1]);

@@ -5,8 +5,10 @@
  * that names the worker and the training step. Nothing waits forever.
  */
 import { existsSync } from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
+import { MAX_WASM_THREADS, WASM_THREADS_ENV } from "../kernels/wasm_threads";
 import { Envelope, WorkerReply, WorkerRequest } from "./messages";
 
 /** The compiled worker entry, beside this file in dist/lib/parallel/. */
@@ -49,12 +51,14 @@ export class WorkerPool {
     if (!existsSync(WORKER_ENTRY)) {
       throw new Error(`WorkerPool: ${WORKER_ENTRY} is missing; build the library first (npm run build)`);
     }
-    this.workers = Array.from({ length: count }, (_, i) => this.spawn(i));
+    this.workers = Array.from({ length: count }, (_, i) => this.spawn(i, count));
   }
 
-  private spawn(index: number): Worker {
+  private spawn(index: number, count: number): Worker {
     // stdout/stderr are piped to ours; workers log nothing in normal operation.
-    const worker = new Worker(WORKER_ENTRY, { env: process.env });
+    // Each worker's wasm backend gets its share of the cores (1 thread each with one worker per core).
+    const threads = Math.max(1, Math.floor(Math.min(os.cpus().length, MAX_WASM_THREADS) / count));
+    const worker = new Worker(WORKER_ENTRY, { env: { ...process.env, [WASM_THREADS_ENV]: String(threads) } });
     worker.on("message", (msg: Envelope<WorkerReply>) => this.onReply(index, msg));
     worker.on("error", (e: Error) => this.fail(index, `uncaught ${e.name}: ${e.message}`));
     worker.on("exit", (code: number) => {
