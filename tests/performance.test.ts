@@ -43,8 +43,8 @@ function referenceMatMul(
 }
 
 describe("kernels/wasm_identity", () => {
-  it("on wasm, a clone or same-dtype cast shares its source's data (no copy) and outlives it; gradients are unchanged", () => {
-    if (tf.getBackend() !== "wasm") return; // the kernel only exists on wasm; other backends already share data
+  it("on wasm, a clone or same-dtype cast shares its source's data (no copy) and outlives it; gradients are unchanged", function () {
+    if (tf.getBackend() !== "wasm") this.skip(); // the kernel only exists on wasm; other backends already share data
     assert.ok(installWasmKernels(), "the wasm kernels are installed");
     const before = tf.memory().numTensors;
     const x = tf.tensor([1, 2, 3, 4], [2, 2]);
