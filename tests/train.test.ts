@@ -360,6 +360,29 @@ describe("train/loop", () => {
     toy.dispose();
   });
 
+  it("a lossFn that throws half-way leaves no tensors behind (tfjs's saved-for-backward ones are freed) and training goes on", async () => {
+    const toy = toyProblem(4);
+    const opt = new AdamW(toy.params, { lr: 0.05 });
+    await trainSteps({ params: toy.params, optimizer: opt, batches: () => toy.batch, steps: 1, lossFn: toy.lossFn });
+    const before = tf.memory().numTensors;
+    const failing = (b: typeof toy.batch) => {
+      toy.lossFn(b); // the forward pass runs, saving tensors for a backward pass that never comes
+      throw new Error("bad label in this batch");
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await assert.rejects(
+        trainSteps({ params: toy.params, optimizer: opt, batches: () => toy.batch, steps: 1, lossFn: failing }),
+        /bad label in this batch/,
+      );
+      assert.equal(tf.memory().numTensors, before, `no tensors left behind after failed attempt ${attempt + 1}`);
+    }
+    const logs = await trainSteps({ params: toy.params, optimizer: opt, batches: () => toy.batch, steps: 2, lossFn: toy.lossFn });
+    assert.equal(logs.length, 2, "a later run trains normally");
+    assert.equal(tf.memory().numTensors, before);
+    opt.dispose();
+    toy.dispose();
+  });
+
   it("clips with clipNorm: the first update equals AdamW's on the clipped gradient", async () => {
     // loss = Σ w·c has gradient c; with a large eps the Adam step depends on the gradient's scale.
     const c = [3, 4];

@@ -17,6 +17,7 @@ import type { GradOutput, LossOutput } from "../train/loop";
 import { Precision, checkPrecision } from "./formats";
 import { DynamicLossScaler } from "./loss_scaler";
 import { withAutocast } from "./autocast_context";
+import { freeTapeOnThrow } from "../train/tape";
 
 /** Names of the metrics a loss-scaled step adds to its {@link GradOutput}: the scale used and 1 if skipped. */
 export const SCALED_STEP_METRICS = Object.freeze({ scale: "loss_scale", skipped: "skipped_step" });
@@ -75,7 +76,7 @@ export function mixedPrecisionGradFn<B>(opts: MixedPrecisionGradFnOptions<B>): (
     let metrics: Record<string, tf.Scalar> = {};
     const scale = scaler?.getScale() ?? 1;
     const out = tf.variableGrads(() => {
-      const result = withAutocast(precision, () => lossFn(batch));
+      const result = freeTapeOnThrow(() => withAutocast(precision, () => lossFn(batch)));
       if (result == null || !(result.loss instanceof tf.Tensor) || result.loss.rank !== 0) {
         throw new Error("mixedPrecisionGradFn: lossFn must return { loss: tf.Scalar, metrics? }");
       }

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { interruptRequested } from "../interrupt";
 import { AdamW } from "./adamw";
 import { clipGradNormTensor, globalNorm } from "./clip";
+import { freeTapeOnThrow } from "./tape";
 
 /** What a loss function returns for one batch: the scalar to minimise and any scalars to report. */
 export interface LossOutput {
@@ -117,6 +118,7 @@ function checkedGradOutput(
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+
 /**
  * Runs up to `steps` optimizer updates: loss and gradients by tf.variableGrads, optional global-norm
  * clipping, an AdamW step, one device read per step for the logged numbers, then `onStep`, then a yield
@@ -149,7 +151,7 @@ export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog
         metricNames = names;
         kept = metrics;
       }) : tf.variableGrads(() => {
-        const out = lossFn!(batch);
+        const out = freeTapeOnThrow(() => lossFn!(batch));
         if (out == null || !(out.loss instanceof tf.Tensor) || out.loss.rank !== 0) {
           throw new Error("trainSteps: lossFn must return { loss: tf.Scalar, metrics? }");
         }

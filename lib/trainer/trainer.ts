@@ -28,6 +28,7 @@ import { Precision } from "../precision/formats";
 import { DynamicLossScaler, LossScalerState } from "../precision/loss_scaler";
 import { withAutocast } from "../precision/autocast_context";
 import { SCALED_STEP_METRICS, unscaleOrSkip } from "../precision/scaled_step";
+import { freeTapeOnThrow } from "../train/tape";
 import {
   ResolvedTrainingArguments, TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
 } from "./training_arguments";
@@ -272,7 +273,7 @@ export class Trainer {
       for (const batch of microBatches) {
         let unscaled: tf.Scalar | undefined;
         const out = tf.variableGrads(() => {
-          const loss = withAutocast(this.precision, () => tf.mul(this.lossSum(batch), scale) as tf.Scalar);
+          const loss = freeTapeOnThrow(() => withAutocast(this.precision, () => tf.mul(this.lossSum(batch), scale) as tf.Scalar));
           if (lossScale === undefined) return loss;
           unscaled = tf.keep(loss); // the log reports the unscaled loss
           return tf.mul(loss, tf.scalar(lossScale)) as tf.Scalar;
