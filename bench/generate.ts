@@ -20,7 +20,7 @@ import { saveSafetensors } from "../lib/io/safetensors";
 import { makeConfig } from "../lib/model/config";
 import { LlamaForCausalLM } from "../lib/model/causal_lm";
 import { Random } from "../lib/random";
-import { ONE_THREAD, allCores, backendLabel, describeThreads, ensureTorch, numberFrom, runTorchScript } from "./torch_reference";
+import { ONE_THREAD, allCores, backendLabel, describeThreads, ensureTorch, fastest, numberFrom, runTorchScript } from "./torch_reference";
 
 async function main(): Promise<void> {
   await initBackend();
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       const out = runTorchScript("torch_generate.py", [dir], threads);
       return { threads, tokensPerSec: numberFrom(out, "torch_tokens_per_s", "torch_generate.py"), tokens: JSON.parse(out.get("torch_tokens") ?? "[]") as number[] };
     });
-    const bestAll = torch.slice(1).reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
+    const bestAll = fastest(torch.slice(1));
     let agree = 0;
     while (agree < oursTokens.length && oursTokens[agree] === torch[0].tokens[agree]) agree++;
     console.log(

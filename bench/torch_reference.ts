@@ -2,7 +2,7 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 import { backendName } from "../lib/backend";
-import { wasmThreads } from "../lib/kernels/wasm_threads";
+import { wasmThreadsLabel } from "../lib/kernels/wasm_threads";
 
 /** Debian's python, which has python3-torch; the pyenv python3 first on PATH has no torch. */
 export const PYTHON = "/usr/bin/python3";
@@ -17,7 +17,7 @@ export function ensureTorch(): void {
       return false;
     }
   };
-  // Without libopenblas0-pthread torch falls back to reference BLAS and runs ~10× slower.
+  // Without libopenblas0-pthread torch falls back to the reference BLAS, which is far slower.
   const missing = ["python3-torch", "libopenblas0-pthread"].filter((p) => !has(p));
   if (missing.length === 0) return;
   console.log(`installing ${missing.join(" ")} for the PyTorch reference`);
@@ -40,8 +40,13 @@ export interface TorchThreads {
 /** The backend in use as the benchmarks print it, e.g. "wasm, 2 threads". */
 export function backendLabel(): string {
   const name = backendName() ?? "none";
-  const threads = name === "wasm" ? wasmThreads() : undefined;
-  return threads === undefined ? name : `${name}, ${threads} thread${threads === 1 ? "" : "s"}`;
+  const threads = name === "wasm" ? wasmThreadsLabel() : null;
+  return threads === null ? name : `${name}, ${threads}`;
+}
+
+/** The run with the most tokens/s. */
+export function fastest<T extends { tokensPerSec: number }>(runs: T[]): T {
+  return runs.reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
 }
 
 /** 1 torch thread and 1 BLAS thread: the issue's single-core reference. */
@@ -49,8 +54,8 @@ export const ONE_THREAD: TorchThreads = { torch: 1, blas: 1 };
 
 /**
  * The ways to give PyTorch `n` cores. Both are worth trying: on our 2-core VM, torch's own threads plus OpenBLAS's
- * made training slower than one thread (1,674 against 3,135 tok/s), while OpenBLAS alone on 2 threads was fastest
- * (4,450 tok/s) — measured 2026-12-03, bench/torch_train.py on the 3.3M model.
+ * made training slower than one thread (1,574–1,704 against 2,450–3,135 tok/s), while OpenBLAS alone on 2 threads was
+ * fastest (3,050–4,518 tok/s): bench/torch_train.py on the 3.3M model, 2026-12-03 (docs/performance.md).
  */
 export function allCores(n: number): TorchThreads[] {
   return [{ torch: n, blas: n }, { torch: 1, blas: n }];

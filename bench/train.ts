@@ -9,7 +9,8 @@
  * the last line ours / torch on 1 thread, the issue's reference: `train_tokens_per_s_ratio_vs_torch=…`.
  *
  * Environment: BENCH_SIZES=3.3M,15M  BENCH_STEPS (timed steps, default 6)  BENCH_WARMUP (untimed first steps, default 3:
- * our first steps are slower while wasm memory grows and V8 compiles, ~1.3–1.7× a later step)
+ * our first steps are slower while wasm memory grows and V8 compiles: 1,725, 1,323, 1,117 ms, then 690–1,000 ms, in
+ * one 12-step run of the 3.3M model on 2 threads)
  * BENCH_ROUNDS (default 2); LLAMALAB_WASM_THREADS sets our thread count.
  * `npm run bench:train -- --leak-steps 1000` instead trains a tiny model for that many steps and fails if the
  * number of live tensors grows.
@@ -26,7 +27,7 @@ import { Random } from "../lib/random";
 import { AdamW, AdamWOptions } from "../lib/train/adamw";
 import { maskedCrossEntropy } from "../lib/train/losses";
 import { trainSteps } from "../lib/train/loop";
-import { ONE_THREAD, TorchThreads, allCores, backendLabel, describeThreads, ensureTorch, numberFrom, runTorchScript } from "./torch_reference";
+import { ONE_THREAD, TorchThreads, allCores, backendLabel, describeThreads, ensureTorch, fastest, numberFrom, runTorchScript } from "./torch_reference";
 
 /** One benchmark size: a config and the batch shape. */
 interface BenchSize {
@@ -104,10 +105,11 @@ async function runOurs(size: BenchSize, data: ReturnType<typeof makeBatches>, wa
   const t0 = performance.now();
   const logs = await run(data.inputs.length - warmup);
   const seconds = (performance.now() - t0) / 1000;
+  const parameters = model.numParameters();
   model.dispose();
   optimizer.dispose();
   const tokens = logs.length * size.batch * size.seq;
-  return { tokensPerSec: tokens / seconds, finalLoss: logs[logs.length - 1].loss };
+  return { tokensPerSec: tokens / seconds, finalLoss: logs[logs.length - 1].loss, parameters };
 }
 
 function runTorch(specPath: string, threads: TorchThreads): { tokensPerSec: number; finalLoss: number } {
@@ -117,9 +119,6 @@ function runTorch(specPath: string, threads: TorchThreads): { tokensPerSec: numb
     finalLoss: numberFrom(out, "torch_final_loss", "torch_train.py"),
   };
 }
-
-/** The run with the most tokens/s. */
-const best = <T extends { tokensPerSec: number }>(runs: T[]): T => runs.reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
 
 /** Trains a tiny model for `steps` steps and throws if tf.memory().numTensors grows after the first step. */
 async function leakCheck(steps: number): Promise<void> {
@@ -175,7 +174,7 @@ async function main(): Promise<void> {
       writeFileAtomic(specPath, JSON.stringify({ config, adamw: ADAMW, clipNorm: CLIP_NORM, warmupSteps: warmup, ...data }));
       // Rounds alternate ours and torch's runs, and each side keeps its fastest: load from other processes on a
       // shared machine then skews the ratio less than in a single back-to-back pair.
-      const oursRuns: { tokensPerSec: number; finalLoss: number }[] = [];
+      const oursRuns: { tokensPerSec: number; finalLoss: number; parameters: number }[] = [];
       const torchOne: { tokensPerSec: number; finalLoss: number }[] = [];
       const torchAll: { tokensPerSec: number; finalLoss: number; threads: TorchThreads }[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -183,13 +182,11 @@ async function main(): Promise<void> {
         torchOne.push(runTorch(specPath, ONE_THREAD));
         for (const threads of allCores(cores)) torchAll.push({ ...runTorch(specPath, threads), threads });
       }
-      const [ours, torch1, torchN] = [best(oursRuns), best(torchOne), best(torchAll)];
+      const [ours, torch1, torchN] = [fastest(oursRuns), fastest(torchOne), fastest(torchAll)];
       const ratio = ours.tokensPerSec / torch1.tokensPerSec;
       ratios.push(ratio);
       ratiosAllCores.push(ours.tokensPerSec / torchN.tokensPerSec);
-      const params = new LlamaForCausalLM(makeConfig(size.config), { seed: 0 });
-      const count = params.numParameters();
-      params.dispose();
+      const count = ours.parameters;
       const runs = (xs: { tokensPerSec: number }[]): string => xs.map((x) => x.tokensPerSec.toFixed(0)).join("/");
       console.log(
         `${size.name} (${(count / 1e6).toFixed(2)}M params, batch ${size.batch}×${size.seq}, best of ${rounds}): ` +

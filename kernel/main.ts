@@ -92,7 +92,7 @@ class LlamaLabKernel implements LanguageKernel {
         const failure = await this.runQuietly(preambleSource(), "preamble");
         const backend = await backendReady;
         if (failure) this.notices.push({ name: "stderr", text: `Llama Lab could not preload its library:\n${failure}\n` });
-        else this.notices.push({ name: "stdout", text: `Llama Lab ${VERSION}: \`llama\` and \`tf\` are loaded (tfjs ${tf.version_core}, backend: ${backend}${backend === "wasm" ? ` with ${llama.wasmThreads()} thread${llama.wasmThreads() === 1 ? "" : "s"}` : ""})\n` });
+        else this.notices.push({ name: "stdout", text: `Llama Lab ${VERSION}: \`llama\` and \`tf\` are loaded (tfjs ${tf.version_core}, backend: ${backend}${backend === "wasm" ? ` with ${llama.wasmThreadsLabel()}` : ""})\n` });
       }
       for (const file of startupFiles(startupDir(options.startupDir))) {
         const failure = await this.runQuietly(file.source, file.path);

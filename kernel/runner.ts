@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { KernelClient, llamalabKernelArgv, NbOutput } from "./client";
 import { notebookHtml } from "./notebook_html";
+import { writeFileAtomic } from "../lib/io/atomic";
 
 /**
  * Headless, reproducible notebook runs: `llamalab run NOTEBOOK [-p name=value ...] [-o OUT.ipynb] [--html OUT.html]`.
@@ -113,9 +114,7 @@ export function injectParameters(nb: Notebook, overrides: Record<string, unknown
 
 function writeAtomic(file: string, text: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, text);
 }
 
 function gitCommit(dir: string): string | null {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { installWasmKernels } from "./kernels/install";
-import { WASM_THREADS_ENV, startWasmWithThreads, wantedWasmThreads, wasmThreads } from "./kernels/wasm_threads";
+import { WASM_THREADS_ENV, startWasmWithThreads, wantedWasmThreads, wasmThreadsLabel } from "./kernels/wasm_threads";
 
 /** The tensor backends Llama Lab can run on, fastest first. */
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -60,7 +60,7 @@ async function choose(log: (line: string) => void): Promise<BackendName> {
       await tf.ready();
       // wasm's own matmul leaves XNNPACK's fast path for transposed or batched operands, and its Identity copies.
       if (name === "wasm") installWasmKernels();
-      const threads = name === "wasm" ? ` (${wasmThreads()} thread${wasmThreads() === 1 ? "" : "s"})` : "";
+      const threads = name === "wasm" ? ` (${wasmThreadsLabel()})` : "";
       log(`llamalab: using the ${name} backend${threads}${forced ? ` (forced by ${BACKEND_ENV})` : ""}`);
       return name;
     }

@@ -2,7 +2,7 @@
  * Llama Lab: a Llama training library for notebooks. Preloaded as `llama` in the Llama Lab kernel.
  */
 export { initBackend, backendName, BACKEND_ENV } from "./backend";
-export { wasmThreads, WASM_THREADS_ENV } from "./kernels/wasm_threads";
+export { wasmThreads, wasmThreadsLabel, WASM_THREADS_ENV } from "./kernels/wasm_threads";
 export type { BackendName } from "./backend";
 export { Random } from "./random";
 export { requestInterrupt, interruptRequested, clearInterrupt } from "./interrupt";

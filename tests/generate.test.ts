@@ -7,6 +7,7 @@ import { argMax, sampleToken, samplingDistribution } from "../lib/generate/sampl
 import { generate } from "../lib/generate/generate";
 import { TextStream, generateText } from "../lib/generate/stream";
 import { MimeBundle, setDisplaySink } from "../lib/display/sink";
+import { maxAbsDiff } from "./numeric";
 
 const GQA: LlamaConfigInit = {
   vocab_size: 61,
@@ -22,13 +23,6 @@ const GQA: LlamaConfigInit = {
 
 function randomIds(rng: Random, n: number, vocab: number): number[] {
   return Array.from({ length: n }, () => rng.int(vocab));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe("KV cache", () => {

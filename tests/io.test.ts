@@ -29,6 +29,7 @@ import {
   tokenizerFromPretrained,
 } from "../lib/io/pretrained";
 import { exportLlama2c, importLlama2c, permuteRotaryRows, readLlama2cHeader } from "../lib/io/llama2c";
+import { maxAbsDiff } from "./numeric";
 
 const SMALL: LlamaConfigInit = {
   vocab_size: 40,
@@ -62,13 +63,6 @@ const TOKENS = [
 
 function logitsOf(model: LlamaForCausalLM, rows: number[][] = TOKENS): Float32Array {
   return tf.tidy(() => model.forward(ids(rows)).dataSync() as Float32Array);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** Runs `f` and checks it throws an Error whose message matches every pattern. */

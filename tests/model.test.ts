@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { Random } from "../lib/random";
 import { ownsTensors } from "../lib/ownership";
+import { maxAbsDiff } from "./numeric";
 import {
   LlamaConfig,
   LlamaConfigInit,
@@ -47,13 +48,6 @@ function read(f: () => tf.Tensor): number[] {
   const out = Array.from(t.dataSync());
   t.dispose();
   return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** Logits of positions [from, to) of batch row `row`, from flat [B, T, V] logits. */

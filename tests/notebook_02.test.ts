@@ -1,18 +1,14 @@
 import { strict as assert } from "assert";
-import * as path from "path";
-import { allOutputs, runNotebookHeadless, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
+import { notebookResults, runTutorial } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
-const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
 
 describe("notebook 02-llama-architecture (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
 
   it("shows RoPE, masks, GQA, parameter counts and attention heatmaps with correct numbers", () => {
-    const nb = runNotebookHeadless(path.join(NOTEBOOKS, "02-llama-architecture.ipynb"), { STEPS: 60 });
-    const outputs = allOutputs(nb);
-    assertNoErrorOutputs(outputs);
+    const outputs = runTutorial("02-llama-architecture.ipynb", { STEPS: 60 });
     const heatmaps = outputs.filter((o) => (o.data?.[PLOTLY_MIME] as { data?: { type?: string }[] } | undefined)?.data?.[0]?.type === "heatmap");
     assert.ok(heatmaps.length >= 8, `expected embedding, RoPE, 3 mask and 4 attention heatmaps, found ${heatmaps.length}`);
     const r = notebookResults(outputs) as Record<string, number> & { gqaSharing: number[] };

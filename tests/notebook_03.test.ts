@@ -1,19 +1,16 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { allOutputs, runNotebookHeadless, joined, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
+import { joined, notebookResults, runTutorial } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
-const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
 
 describe("notebook 03-causal-lm-pretraining (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
 
   it("pretrains a causal LM that beats the unigram baseline, streams generations, and reloads its checkpoint exactly", () => {
-    const nb = runNotebookHeadless(path.join(NOTEBOOKS, "03-causal-lm-pretraining.ipynb"), { GEN_TOKENS: 30 });
-    const outputs = allOutputs(nb);
-    assertNoErrorOutputs(outputs);
+    const outputs = runTutorial("03-causal-lm-pretraining.ipynb", { GEN_TOKENS: 30 });
     const r = notebookResults(outputs) as Record<string, number> & { samples: Record<string, string[]>; checkpointDir: string };
     assert.ok(r.steps > 0 && Number.isFinite(r.finalLoss));
     assert.ok(r.perplexity < r.unigramPerplexity, `held-out perplexity ${r.perplexity} should beat the unigram baseline ${r.unigramPerplexity}`);

@@ -1,17 +1,13 @@
 import { strict as assert } from "assert";
-import * as path from "path";
-import { allOutputs, runNotebookHeadless, joined, assertNoErrorOutputs } from "./notebook_runner";
+import { joined, runTutorial } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
-const NOTEBOOK = path.resolve(__dirname, "..", "..", "notebooks", "04-fine-tuning-text-classification.ipynb");
 
 describe("notebook 04: fine-tuning text classification (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1200000);
 
   it("fine-tunes a Llama classifier on SpamAssassin that beats the majority baseline by 8 points", () => {
-    const nb = runNotebookHeadless(NOTEBOOK, { SEED: 42 });
-    const outputs = allOutputs(nb);
-    assertNoErrorOutputs(outputs);
+    const outputs = runTutorial("04-fine-tuning-text-classification.ipynb", { SEED: 42 });
     const texts = outputs.map((o) => joined(o.text) + joined(o.data?.["text/plain"] as string | string[] | undefined));
     assert.ok(texts.some((t) => /fine-tuning: step \d+\/\d+/.test(t)), "a fine-tuning progress bar");
     assert.ok(texts.some((t) => /confusion matrix/.test(t)) && texts.some((t) => /misclassified/.test(t)));

@@ -1,18 +1,14 @@
 import { strict as assert } from "assert";
-import * as path from "path";
-import { allOutputs, runNotebookHeadless, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
+import { notebookResults, runTutorial } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
-const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
 
 describe("notebook 05-mixed-precision (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1800000);
 
   it("runs without errors; fp16 + loss scaling ends within the stated tolerance of fp32; fp16 without scaling loses gradient entries", () => {
-    const nb = runNotebookHeadless(path.join(NOTEBOOKS, "05-mixed-precision.ipynb"), { GROWTH_INTERVAL: 10 });
-    const outputs = allOutputs(nb);
-    assertNoErrorOutputs(outputs);
+    const outputs = runTutorial("05-mixed-precision.ipynb", { GROWTH_INTERVAL: 10 });
     const r = notebookResults(outputs) as {
       tolerance: number; fp16VsFp32: number; finalLoss: Record<string, number>; underflowNoScaling: number; underflowScaled: number;
       underflowNoScalingAccumulated: number; underflowScaledAccumulated: number; underflowBf16: number; scaleTrace: number[]; steps: number;

@@ -1,17 +1,13 @@
 import { strict as assert } from "assert";
-import * as path from "path";
-import { allOutputs, runNotebookHeadless, Output, assertNoErrorOutputs } from "./notebook_runner";
+import { runTutorial } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
-const NOTEBOOK = path.resolve(__dirname, "..", "..", "notebooks", "06-distributed-training.ipynb");
 
 describe("notebook 06-distributed-training (run headless by `llamalab run` with a parameter override)", function () {
   this.timeout(1_800_000);
 
   it("shards, visualises the all-reduce, shows N-worker equivalence, measures the speedup, survives a fault and exports for PyTorch", () => {
-    const nb = runNotebookHeadless(NOTEBOOK, { benchSteps: 3 });
-    const outputs: Output[] = allOutputs(nb);
-    assertNoErrorOutputs(outputs);
+    const outputs = runTutorial("06-distributed-training.ipynb", { benchSteps: 3 });
     assert.ok(outputs.filter((o) => o.data?.[PLOTLY_MIME]).length >= 2, "the ring all-reduce heatmap and the throughput chart");
     const found = outputs.filter((o) => o.data?.["application/json"]).pop();
     assert.ok(found, "the last cell displays its results as application/json");

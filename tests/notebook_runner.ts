@@ -111,6 +111,16 @@ export function notebookResults<T = Record<string, unknown>>(outputs: Output[]):
   return found.data!["application/json"] as T;
 }
 
+/** The tutorial notebooks' folder. */
+export const NOTEBOOKS = path.join(ROOT, "notebooks");
+
+/** Runs notebooks/`name` headless with `params` overridden, fails on any error output, and returns every output. */
+export function runTutorial(name: string, params: Record<string, unknown>): Output[] {
+  const outputs = allOutputs(runNotebookHeadless(path.join(NOTEBOOKS, name), params));
+  assertNoErrorOutputs(outputs);
+  return outputs;
+}
+
 /** Fails the test when any cell produced an error output or wrote to stderr. */
 export function assertNoErrorOutputs(outputs: Output[]): void {
   const errors = outputs.filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));

@@ -1,9 +1,8 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { allOutputs, executeNotebook, joined, runNotebookHeadless, assertNoErrorOutputs, notebookResults } from "./notebook_runner";
+import { NOTEBOOKS, allOutputs, executeNotebook, joined, assertNoErrorOutputs, notebookResults, runTutorial } from "./notebook_runner";
 import { PLOTLY_MIME } from "../lib/display/plotly";
 
-const NOTEBOOKS = path.resolve(__dirname, "..", "..", "notebooks");
 
 
 
@@ -31,9 +30,7 @@ describe("notebooks (executed through the kernel by nbconvert)", function () {
   });
 
   it("01-mlm-nsp-pretraining also runs headless with `llamalab run` and a parameter override", () => {
-    const nb = runNotebookHeadless(path.join(NOTEBOOKS, "01-mlm-nsp-pretraining.ipynb"), { STEPS: 20 });
-    const outputs = allOutputs(nb);
-    assertNoErrorOutputs(outputs);
+    const outputs = runTutorial("01-mlm-nsp-pretraining.ipynb", { STEPS: 20 });
     assert.equal(notebookResults<Record<string, number>>(outputs).steps, 20, "the injected STEPS=20 took effect");
   });
 });

@@ -12,10 +12,10 @@ function formatNumber(v: number | string | boolean, dtype: string): string {
 
 type Nested = number | string | boolean | Nested[];
 
+// `values` is already cut to the leading corner, long axes ending in "…" (truncateLongAxes); formatNumber keeps strings.
 function preview(values: Nested, dtype: string, depth: number): string {
   if (!Array.isArray(values)) return formatNumber(values, dtype);
-  const items = values.length > 2 * EDGE ? [...values.slice(0, EDGE), "…", ...values.slice(-EDGE)] : values;
-  const parts = items.map((v) => (v === "…" ? "…" : preview(v, dtype, depth + 1)));
+  const parts = values.map((v) => preview(v, dtype, depth + 1));
   const inner = Array.isArray(values[0]) ? parts.join(",\n" + " ".repeat(depth + 1)) : parts.join(", ");
   return `[${inner}]`;
 }

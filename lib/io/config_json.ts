@@ -11,6 +11,8 @@ export interface ConfigFileInfo {
   config: LlamaConfig;
   /** The dtype the weights were saved in (`torch_dtype` in v4, `dtype` in v5), e.g. "bfloat16"; null if absent. */
   dtype: string | null;
+  /** The whole file as parsed, for fields beyond the model shape (label maps, architectures). */
+  json: Record<string, unknown>;
 }
 
 /** Parses a config.json object (v4 or v5 layout) into a {@link LlamaConfig}; `label` names it in errors. */
@@ -21,7 +23,7 @@ export function configFromHfJson(json: unknown, label = "config.json"): ConfigFi
   const obj = json as Record<string, unknown>;
   const rawDtype = obj.dtype ?? obj.torch_dtype ?? null;
   try {
-    return { config: LlamaConfig.fromJSON(obj), dtype: typeof rawDtype === "string" ? rawDtype : null };
+    return { config: LlamaConfig.fromJSON(obj), dtype: typeof rawDtype === "string" ? rawDtype : null, json: obj };
   } catch (e) {
     throw new Error(`${label}: ${(e as Error).message}`);
   }

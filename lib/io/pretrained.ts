@@ -13,7 +13,7 @@ import { ByteLevelBPETokenizer } from "../tokenizer/bpe";
 import { HFTokenizer } from "../tokenizer/hf_tokenizer";
 import { replaceDirAtomic, writeFileSynced } from "./atomic";
 import { readConfigJson } from "./config_json";
-import { Float32Tensor, SafetensorsFile, encodeSafetensors } from "./safetensors";
+import { Float32Tensor, READABLE_FLOAT_DTYPES, SafetensorsFile, encodeSafetensors } from "./safetensors";
 
 /** File names inside a pretrained directory. */
 export const PRETRAINED_FILES = Object.freeze({
@@ -144,7 +144,7 @@ function loadFrom(model: Module, source: TensorSource, opts: LoadWeightsOptions)
       );
     }
     const dtype = source.dtype(from);
-    if (!["F32", "F16", "BF16"].includes(dtype)) {
+    if (!READABLE_FLOAT_DTYPES.includes(dtype)) {
       throw new Error(`${source.label}: tensor ${from} has dtype ${dtype}; weights must be F32, F16 or BF16`);
     }
   };

@@ -1,16 +1,15 @@
 /**
  * Direct access to tensors of the wasm backend: each float32 tensor is a range of the WebAssembly memory, which
- * JavaScript can read and write as a Float32Array. Our own kernels (lib/kernels) use this to run work tfjs has
- * no single kernel for — a fused optimizer update, a cache-friendly transpose — in one pass over memory.
- * Everything here checks the backend's shape first and returns null when it is not what tfjs-backend-wasm 4.22
- * looks like, so callers fall back to plain tfjs ops.
+ * JavaScript can read and write as a Float32Array. lib/kernels/wasm_matmul.ts uses this for its cache-friendly
+ * transpose. Everything here checks the backend's shape first and returns null when it is not what
+ * tfjs-backend-wasm 4.22 looks like, so callers fall back to tfjs's own kernels.
  */
 import * as tf from "@tensorflow/tfjs";
 
 /** The parts of tfjs-backend-wasm's BackendWasm (4.22) our kernels use. */
 export interface WasmBackendInternals {
   dataIdMap: {
-    get(dataId: tf.DataId): { id: number; memoryOffset: number | null; refCount?: number } | undefined;
+    get(dataId: tf.DataId): { id: number; memoryOffset: number | null } | undefined;
     has(dataId: tf.DataId): boolean;
   };
   dataIdNextNumber: number;
@@ -35,11 +34,6 @@ export function wasmInternals(backend: unknown): WasmBackendInternals | null {
   return ok ? (b as WasmBackendInternals) : null;
 }
 
-/** The active backend's internals when it is wasm, else null. */
-export function activeWasm(): WasmBackendInternals | null {
-  return tf.getBackend() === "wasm" ? wasmInternals(tf.backend()) : null;
-}
-
 /** The whole WebAssembly memory as floats (fresh view: the memory may have grown since the last call). */
 function heap(be: WasmBackendInternals): Float32Array {
   const buffer = be.wasm.wasmMemory?.buffer ?? be.wasm.HEAPF32.buffer;
@@ -53,10 +47,4 @@ export function viewOf(be: WasmBackendInternals, t: tf.TensorInfo): Float32Array
   if (offset == null) return null;
   const size = t.shape.reduce((a, b) => a * b, 1);
   return heap(be).subarray(offset / 4, offset / 4 + size);
-}
-
-/** A new float32 tensor of `shape` in wasm memory, and a view to fill it through. */
-export function newTensor(be: WasmBackendInternals, shape: number[]): { tensor: tf.Tensor; info: tf.TensorInfo } {
-  const info = be.makeOutput(shape, "float32");
-  return { tensor: tf.engine().makeTensorFromTensorInfo(info), info };
 }

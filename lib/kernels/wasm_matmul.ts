@@ -21,7 +21,6 @@ type MatMulCall = (
 
 let installed = false;
 const calls = new WeakMap<object, MatMulCall>();
-const internals = wasmInternals;
 
 function matMulCall(be: WasmBackendInternals): MatMulCall {
   let call = calls.get(be);
@@ -42,7 +41,7 @@ const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
  */
 export function installWasmMatMul(): boolean {
   if (installed) return true;
-  if (tf.getBackend() !== "wasm" || internals(tf.backend()) === null) return false;
+  if (tf.getBackend() !== "wasm" || wasmInternals(tf.backend()) === null) return false;
   const original = tf.getKernel(tf.BatchMatMul, "wasm");
   const transpose = tf.getKernel(tf.Transpose, "wasm");
   if (original === undefined || transpose === undefined) return false;
@@ -52,7 +51,7 @@ export function installWasmMatMul(): boolean {
   const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
-    const be = internals(args.backend);
+    const be = wasmInternals(args.backend);
     if (be === null || a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) {
       return originalFunc(args);
     }
@@ -103,7 +102,7 @@ export function installWasmMatMul(): boolean {
  */
 function swapLastFunc(transposeFunc: (args: object) => tf.TensorInfo, backend: unknown): (x: tf.TensorInfo) => tf.TensorInfo {
   return (x) => {
-    const be = internals(backend);
+    const be = wasmInternals(backend);
     const [rows, cols] = x.shape.slice(-2);
     const shape = [...x.shape.slice(0, -2), cols, rows];
     if (be !== null && x.dtype === "float32" && rows * cols >= TILED_MIN_SIZE) {

@@ -127,3 +127,9 @@ export function wasmThreads(): number | undefined {
     return undefined;
   }
 }
+
+/** "2 threads" or "1 thread" for the running wasm backend; null before it started. */
+export function wasmThreadsLabel(): string | null {
+  const n = wasmThreads();
+  return n === undefined ? null : `${n} thread${n === 1 ? "" : "s"}`;
+}

@@ -20,7 +20,7 @@ import { LlamaForCausalLM } from "../model/causal_lm";
 import { OWNS_TENSORS } from "../ownership";
 import { Precision } from "../precision/formats";
 import { DynamicLossScaler } from "../precision/loss_scaler";
-import { LearningRate } from "../train/adamw";
+import { LearningRate, learningRateAt } from "../train/adamw";
 import {
   TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
 } from "../trainer/training_arguments";
@@ -345,12 +345,7 @@ export class DataParallelTrainer {
 
   /** The learning rate the next update will use. */
   currentLr(): number {
-    const lr = this.settings.lr;
-    const value = typeof lr === "number" ? lr : lr(this.optimizerSteps);
-    if (!(Number.isFinite(value) && value >= 0)) {
-      throw new Error(`DataParallelTrainer: the lr schedule returned ${value} at step ${this.optimizerSteps}; it must return a finite number ≥ 0`);
-    }
-    return value;
+    return learningRateAt(this.settings.lr, this.optimizerSteps, "DataParallelTrainer");
   }
 
   /**
@@ -408,9 +403,9 @@ export class DataParallelTrainer {
     let lr = NaN;
     if (!skipped) {
       lr = this.currentLr();
-      // Each worker gets its own buffer, transferred rather than structured-cloned: a clone of the ~2 MB gradient
-      // costs milliseconds on this thread per worker (serialised, before the next worker's message leaves) and
-      // again in the worker, where a copy costs a memcpy. The last worker takes the reduced buffer itself.
+      // Each worker gets its own buffer, transferred rather than structured-cloned: a clone is serialised on this
+      // thread per worker (before the next worker's message leaves) and again in the worker, where a copy costs a
+      // memcpy. The last worker takes the reduced buffer itself.
       const applying = this.pool.all((w) => {
         const grads = w === n - 1 ? reduced : reduced.slice();
         return { body: { type: "apply", step, grads, lr }, transfer: [grads.buffer as ArrayBuffer] };

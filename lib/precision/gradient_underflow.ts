@@ -21,6 +21,15 @@ export interface GradientUnderflow extends UnderflowCount {
   perTensor: Record<string, UnderflowCount>;
 }
 
+/** [flushed, nonzero]: entries nonzero in `reference` that are zero in `candidate`, and the nonzero ones. */
+function flushCounts(reference: tf.Tensor, candidate: tf.Tensor): tf.Tensor1D {
+  const nonzero = tf.notEqual(reference, tf.scalar(0));
+  const flushed = tf.logicalAnd(nonzero, tf.equal(candidate, tf.scalar(0)));
+  return tf.stack([tf.sum(tf.cast(flushed, "float32")), tf.sum(tf.cast(nonzero, "float32"))]) as tf.Tensor1D; // [2]
+}
+
+const count = (flushed: number, nonzero: number): UnderflowCount => ({ flushed, nonzero, fraction: nonzero === 0 ? 0 : flushed / nonzero });
+
 /**
  * How many of `reference`'s nonzero gradient entries are exactly zero in `candidate` (same names and shapes),
  * in total and per tensor. Reads the counts back once; disposes nothing it was given.
@@ -36,16 +45,11 @@ export function gradientUnderflow(reference: tf.NamedTensorMap, candidate: tf.Na
     }
   }
   const counts = tf.tidy(() => {
-    const rows = names.map((k) => {
-      const nonzero = tf.notEqual(reference[k], tf.scalar(0));
-      const flushed = tf.logicalAnd(nonzero, tf.equal(candidate[k], tf.scalar(0)));
-      return tf.stack([tf.sum(tf.cast(flushed, "float32")), tf.sum(tf.cast(nonzero, "float32"))]); // [2]
-    });
+    const rows = names.map((k) => flushCounts(reference[k], candidate[k])); // each [2]
     return rows.length === 0 ? tf.zeros([0, 2]) : tf.stack(rows); // [names, 2]
   });
   const values = counts.dataSync();
   counts.dispose();
-  const count = (flushed: number, nonzero: number): UnderflowCount => ({ flushed, nonzero, fraction: nonzero === 0 ? 0 : flushed / nonzero });
   const perTensor: Record<string, UnderflowCount> = {};
   let flushed = 0, nonzero = 0;
   names.forEach((k, i) => {
@@ -68,11 +72,7 @@ export function countCastUnderflow<T>(fn: () => T): { result: T; underflow: Unde
   const previous = setCastGradientObserver((dy, rounded) => {
     counts.push(
       tf.keep(
-        tf.tidy(() => {
-          const nonzero = tf.notEqual(dy, tf.scalar(0));
-          const flushed = tf.logicalAnd(nonzero, tf.equal(rounded, tf.scalar(0)));
-          return tf.stack([tf.sum(tf.cast(flushed, "float32")), tf.sum(tf.cast(nonzero, "float32"))]); // [2]
-        }),
+        tf.tidy(() => flushCounts(dy, rounded)),
       ),
     );
   });
@@ -85,5 +85,5 @@ export function countCastUnderflow<T>(fn: () => T): { result: T; underflow: Unde
   const total = tf.tidy(() => (counts.length === 0 ? tf.zeros([2]) : tf.addN(counts)));
   const [flushed, nonzero] = Array.from(total.dataSync());
   tf.dispose([total, ...counts]);
-  return { result, underflow: { flushed, nonzero, fraction: nonzero === 0 ? 0 : flushed / nonzero } };
+  return { result, underflow: count(flushed, nonzero) };
 }

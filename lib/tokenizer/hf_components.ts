@@ -3,8 +3,8 @@
  * (text → text), pre-tokenizers (text → words) and decoders (token strings → text). Only the kinds that Llama 2,
  * Llama 3 and GPT-2 style files use are implemented; any other kind is an Error naming it.
  */
-import { BYTE_TO_UNICODE, UNICODE_TO_BYTE } from "./bytes";
-import { GPT2_SPLIT_PATTERN } from "./pretokenize";
+import { UNICODE_TO_BYTE, bytesToTokenString } from "./bytes";
+import { pretokenize } from "./pretokenize";
 
 type Json = Record<string, unknown>;
 
@@ -126,8 +126,8 @@ export function buildPreTokenizer(json: unknown, where = "pre_tokenizer"): PreTo
       return (words) =>
         words.flatMap((w) => {
           const text = j.add_prefix_space && !w.startsWith(" ") ? " " + w : w;
-          const pieces = useRegex ? (text.match(GPT2_SPLIT_PATTERN) ?? []) : [text];
-          return pieces.map((p) => Array.from(utf8.encode(p), (b) => BYTE_TO_UNICODE[b]).join(""));
+          const pieces = useRegex ? pretokenize(text) : [text];
+          return pieces.map((p) => bytesToTokenString(utf8.encode(p)));
         });
     }
     case "Split": {

@@ -4,6 +4,15 @@ import { OWNS_TENSORS } from "../ownership";
 /** A learning rate: a constant, or a schedule `step → lr` where `step` counts updates already taken (0 first). */
 export type LearningRate = number | ((step: number) => number);
 
+/** `lr` at update number `step` (0-based), checked to be a finite number ≥ 0; `who` names the caller in errors. */
+export function learningRateAt(lr: LearningRate, step: number, who: string): number {
+  const value = typeof lr === "number" ? lr : lr(step);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new Error(`${who}: the lr schedule returned ${value} at step ${step}; it must return a finite number ≥ 0`);
+  }
+  return value;
+}
+
 /** Decides whether a parameter receives weight decay. */
 export type DecayPredicate = (name: string, variable: tf.Variable) => boolean;
 
@@ -140,11 +149,7 @@ export class AdamW {
 
   /** The learning rate of update number `step` (0-based). */
   lrAt(step: number): number {
-    const lr = typeof this.lr === "number" ? this.lr : this.lr(step);
-    if (typeof lr !== "number" || !Number.isFinite(lr) || lr < 0) {
-      throw new Error(`AdamW: the lr schedule returned ${lr} at step ${step}; it must return a finite number ≥ 0`);
-    }
-    return lr;
+    return learningRateAt(this.lr, step, "AdamW");
   }
 
   /** Names of the parameters that receive weight decay. */

@@ -118,7 +118,6 @@ function checkedGradOutput(
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-
 /**
  * Runs up to `steps` optimizer updates: loss and gradients by tf.variableGrads, optional global-norm
  * clipping, an AdamW step, one device read per step for the logged numbers, then `onStep`, then a yield

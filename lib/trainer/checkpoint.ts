@@ -94,8 +94,7 @@ export interface ClassifierFromPretrainedOptions {
  * LlamaForCausalLM: its `model.*` weights are copied and `score` starts fresh, as HF's from_pretrained does).
  */
 export function sequenceClassifierFromPretrained(dir: string, opts: ClassifierFromPretrainedOptions = {}): LlamaForSequenceClassification {
-  const { config } = readConfigJson(join(dir, CHECKPOINT_FILES.config));
-  const json = JSON.parse(readFileSync(join(dir, CHECKPOINT_FILES.config), "utf8")) as Record<string, unknown>;
+  const { config, json } = readConfigJson(join(dir, CHECKPOINT_FILES.config));
   const id2label = json.id2label as Record<string, string> | undefined;
   const isClassifier = Array.isArray(json.architectures) && json.architectures.includes("LlamaForSequenceClassification");
   if (isClassifier && id2label) {

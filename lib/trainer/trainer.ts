@@ -311,10 +311,7 @@ export class Trainer {
       try {
         const [sum, preds] = tf.tidy(() => {
           const logits = withAutocast(this.precision, () => this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }));
-          const s = this.model instanceof LlamaForSequenceClassification
-            ? this.model.lossSum(logits as tf.Tensor2D, batch.labels).sum
-            : this.model.lossSum(logits as tf.Tensor3D, batch.labels).sum;
-          return [s, tf.argMax(logits, -1)];
+          return [this.lossSumOf(logits, batch.labels), tf.argMax(logits, -1)];
         });
         lossSum += sum.dataSync()[0];
         count += batch.count;
@@ -464,10 +461,14 @@ export class Trainer {
   }
 
   private lossSum(batch: TrainBatch): tf.Scalar {
-    const logits = this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask });
+    return this.lossSumOf(this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }), batch.labels);
+  }
+
+  /** The summed loss of the model's logits against `labels` (per sequence or per token, as the head is). */
+  private lossSumOf(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
     return this.model instanceof LlamaForSequenceClassification
-      ? this.model.lossSum(logits as tf.Tensor2D, batch.labels).sum
-      : this.model.lossSum(logits as tf.Tensor3D, batch.labels).sum;
+      ? this.model.lossSum(logits as tf.Tensor2D, labels).sum
+      : this.model.lossSum(logits as tf.Tensor3D, labels).sum;
   }
 
   private checkExample(ex: LabeledExample, where: string): void {
