@@ -3,7 +3,7 @@ import { startKernel } from "./main";
 
 const USAGE = `Usage:
   llamalab kernel --config-path FILE [--no-preload] [--startup-dir DIR]   start the Jupyter kernel (Jupyter runs this)
-  llamalab run NOTEBOOK [-p name=value ...] [-o OUT.ipynb] [--html OUT.html] [--timeout SECONDS] [--no-preload]
+  llamalab run NOTEBOOK [-p name=value ...] [-o OUT.ipynb] [--html OUT.html] [--manifest FILE] [--timeout SECONDS] [--no-preload]
                                                     execute a notebook headless (no Jupyter needed)
   llamalab install [--user | --prefix DIR | --jupyter-path DIR]   register the kernelspec`;
 

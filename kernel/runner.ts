@@ -186,7 +186,7 @@ export async function runNotebook(options: RunOptions, log: (line: string) => vo
     ...(failedCell ? { failedCell } : {}),
     parameters,
     overrides: options.parameters,
-    seed: parameters.seed ?? null,
+    seed: parameters.seed ?? parameters.SEED ?? null, // the tutorials name it SEED
     backend: env.backend,
     backendThreads: env.threads,
     versions: { llamalab: require("../../package.json").version, node: process.version, tfjs: env.tfjs },

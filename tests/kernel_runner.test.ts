@@ -68,8 +68,18 @@ describe("llamalab run (headless notebooks)", function () {
     assert.deepEqual(a.parameters, { steps: 3, seed: 1 });
     assert.equal(a.seed, 1);
     assert.ok(a.backend && a.versions.node === process.version && a.versions.tfjs);
+    assert.ok(a.backend === "wasm" ? a.backendThreads! >= 1 : a.backendThreads === null, `backendThreads ${a.backendThreads} on ${a.backend}`);
     assert.ok(a.durationS > 0 && a.cells.length === 4);
     assert.deepEqual(a.metrics, b.metrics, "same seed and backend, same metrics");
+  });
+
+  it("records a seed declared as SEED, as the tutorials declare it", () => {
+    const nbPath = path.join(dir, "seeded.ipynb");
+    fs.writeFileSync(nbPath, JSON.stringify(notebook([{ source: "const SEED = 7;", tags: ["parameters"] }, { source: "const x = SEED + 1;" }])));
+    const r = run(nbPath, ["-p", "SEED=9", "-o", path.join(dir, "seeded.out.ipynb")]);
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(fs.readFileSync(path.join(dir, "seeded.out.manifest.json"), "utf8")) as RunManifest;
+    assert.equal(m.seed, 9);
   });
 
   it("exits non-zero naming the failing cell, and still writes the notebook", () => {
