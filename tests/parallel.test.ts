@@ -253,7 +253,11 @@ describe("DataParallelTrainer", function () {
       assert.equal(log.tokens, 18);
       assert.ok(Math.abs(log.loss - ref.losses[0]) < 1e-5, `loss ${log.loss} vs one batch ${ref.losses[0]}`);
       assert.ok(Math.abs(log.gradNorm - ref.norms[0]) < 1e-5 * ref.norms[0], `grad norm ${log.gradNorm} vs ${ref.norms[0]}`);
-      assert.ok(maxAbsDiff(await t.parameters(), ref.params) <= PARAM_TOL);
+      // The whole batch sums each weight gradient over 80 positions in one run, the workers over 20 + 20 then add:
+      // float32 rounding differs by ~1e-7·Σ|terms|. AdamW's first step, lr·g/(|g| + eps), turns that into up to
+      // lr·δg/(4·eps) for a gradient near eps = 1e-8, so at lr 1e-2 we allow 0.1% of a step.
+      const diff = maxAbsDiff(await t.parameters(), ref.params);
+      assert.ok(diff <= 1e-3 * lr, `weights differ by ${diff}`);
     });
   });
 

@@ -5,6 +5,7 @@
  * tfjs-backend-wasm 4.22 looks like, so callers fall back to tfjs's own kernels.
  */
 import * as tf from "@tensorflow/tfjs";
+import { WasmMemory } from "./wasm_assembler";
 
 /** The parts of tfjs-backend-wasm's BackendWasm (4.22) our kernels use. */
 export interface WasmBackendInternals {
@@ -18,7 +19,11 @@ export interface WasmBackendInternals {
     tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
     HEAPF32: Float32Array;
     /** Present in the threaded build, whose memory is a growable SharedArrayBuffer. */
-    wasmMemory?: { buffer: ArrayBufferLike };
+    wasmMemory?: WasmMemory;
+    /** The single-threaded build's exports, which include its memory. */
+    asm?: { memory?: WasmMemory };
+    _malloc?: (bytes: number) => number;
+    _free?: (pointer: number) => void;
   };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
@@ -47,4 +52,11 @@ export function viewOf(be: WasmBackendInternals, t: tf.TensorInfo): Float32Array
   if (offset == null) return null;
   const size = t.shape.reduce((a, b) => a * b, 1);
   return heap(be).subarray(offset / 4, offset / 4 + size);
+}
+
+/** The backend's WebAssembly memory and whether it is shared between threads, or null if it is not reachable. */
+export function wasmMemoryOf(be: WasmBackendInternals): { memory: WasmMemory; shared: boolean } | null {
+  const memory = be.wasm.wasmMemory ?? be.wasm.asm?.memory;
+  if (memory === undefined || memory.buffer !== be.wasm.HEAPF32.buffer) return null;
+  return { memory, shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer };
 }

@@ -12,7 +12,10 @@
  * kernel runs.
  */
 import * as tf from "@tensorflow/tfjs";
+import { gemmPoolFor } from "./gemm_pool";
+import { Job } from "./wasm_gemm";
 import { WasmBackendInternals, viewOf, wasmInternals } from "./wasm_heap";
+import { wasmThreads } from "./wasm_threads";
 
 type MatMulCall = (
   aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
@@ -63,6 +66,14 @@ export function installWasmMatMul(): boolean {
     };
     const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
     const batchB = sizeOf(b.shape.slice(0, -2));
+    // Decoding (x·Wᵀ for a few rows) keeps XNNPACK on a cached Wᵀ: our kernels would repack W on every call.
+    // Everything else runs on our kernels, which compute each row of C the same way however many rows there are,
+    // so a data-parallel worker's smaller batches give the same numbers as the whole batch in one process.
+    const decoding = m < DECODE_M && transposeB && batchB === 1 && !transposeA;
+    if (!decoding) {
+      const out = gemmMatMul(be, a, b, transposeA === true, transposeB === true);
+      if (out !== null) return out;
+    }
     if (m < SMALL_M && transposeB) {
       // Decoding (a few rows): transposing a big operand every call would cost more than the naive loop saves,
       // so a weight's transpose is kept (see transposedWeight); small batched products stay on the naive loop.
@@ -147,6 +158,8 @@ function transposeTiles(src: Float32Array, dst: Float32Array, batch: number, row
 const WIDE_N = 4096;
 /** Below this many rows of a, a transposed right operand is cached instead of transposed per call. */
 const SMALL_M = 64;
+/** Below this many rows, x·Wᵀ is taken as a decoding step (see kernelFunc). */
+const DECODE_M = 8;
 /** At most this many floats of transposed copies are kept (256 MB). */
 const CACHE_FLOATS = 64 * 1024 * 1024;
 const transposedCache = new Map<tf.DataId, tf.TensorInfo>();
@@ -187,6 +200,67 @@ function dropCached(be: WasmBackendInternals, source: tf.DataId, copy: tf.Tensor
   be.disposeData(copy.dataId);
 }
 
+/** From this many multiply-adds a product is split over threads (below it, waking them costs more than it saves). */
+const PARALLEL_MIN = 1 << 20;
+
+/** Leading 1s do not change a batch layout. */
+const stripOnes = (dims: number[]): number[] => {
+  const first = dims.findIndex((d) => d !== 1);
+  return first < 0 ? [] : dims.slice(first);
+};
+
+/**
+ * The product on Llama Lab's own FMA kernels (lib/kernels/wasm_gemm.ts), reading transposed operands through
+ * strides instead of transposing them; null when they are not available or the layout is not one they take
+ * (mismatched or general broadcast batches), so the caller runs another path.
+ */
+function gemmMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
+  const threads = wasmThreads() ?? 1;
+  const pool = gemmPoolFor(be, threads);
+  if (pool === null) return null;
+  const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
+  const [k2, n] = transposeB ? b.shape.slice(-2).reverse() : b.shape.slice(-2);
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = sizeOf(outerA);
+  const batchB = sizeOf(outerB);
+  const simple = batchA === 1 || batchB === 1 || tf.util.arraysEqual(stripOnes(outerA), stripOnes(outerB));
+  const aOffset = be.dataIdMap.get(a.dataId)?.memoryOffset;
+  const bOffset = be.dataIdMap.get(b.dataId)?.memoryOffset;
+  if (k !== k2 || m * k * n === 0 || !simple || aOffset == null || bOffset == null) return null;
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const out = be.makeOutput([...outer, m, n], "float32");
+  const job = pool.job;
+  // Strides in bytes: A[i, k] = a[i·rsA + k·csA], B[k, j] = b[k·rsB + j·csB].
+  job[Job.rsA] = transposeA ? 4 : 4 * k;
+  job[Job.csA] = transposeA ? 4 * m : 4;
+  job[Job.rsB] = transposeB ? 4 : 4 * n;
+  job[Job.csB] = transposeB ? 4 * k : 4;
+  job[Job.a] = aOffset;
+  job[Job.b] = bOffset;
+  job[Job.c] = be.dataIdMap.get(out.dataId)!.memoryOffset!;
+  job[Job.n] = n;
+  job[Job.k] = k;
+  job[Job.ldc] = 4 * n;
+  const batches = Math.max(batchA, batchB);
+  if (batchB === 1 && !transposeA) {
+    // One shared right operand (a weight): the batches of a are just more rows.
+    [job[Job.batches], job[Job.m]] = [1, batchA * m];
+  } else {
+    [job[Job.batches], job[Job.m]] = [batches, m];
+  }
+  job[Job.aBatch] = batchA === 1 ? 0 : 4 * m * k;
+  job[Job.bBatch] = batchB === 1 ? 0 : 4 * k * n;
+  job[Job.cBatch] = 4 * m * n;
+  try {
+    pool.run(batches * m * n * k >= PARALLEL_MIN ? threads : 1);
+  } catch (e) {
+    be.disposeData(out.dataId);
+    throw e;
+  }
+  return out;
+}
+
 /** a [...A, M, K] · b [...B, K, N] with no transposes, as fast-path 2-D matmuls; `fallback` for odd broadcasts. */
 function plainMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, fallback: () => tf.TensorInfo): tf.TensorInfo {
   const [m, k] = a.shape.slice(-2);
@@ -198,11 +272,7 @@ function plainMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInf
   const aInfo = be.dataIdMap.get(a.dataId);
   const bInfo = be.dataIdMap.get(b.dataId);
   // Mismatched inner sizes get the original kernel's error message; general broadcasts its general loop.
-  const strip = (dims: number[]): number[] => {
-    const first = dims.findIndex((d) => d !== 1); // leading 1s do not change the batch layout
-    return first < 0 ? [] : dims.slice(first);
-  };
-  const simple = batchA === 1 || batchB === 1 || tf.util.arraysEqual(strip(outerA), strip(outerB));
+  const simple = batchA === 1 || batchB === 1 || tf.util.arraysEqual(stripOnes(outerA), stripOnes(outerB));
   if (k !== k2 || m * k * n === 0 || !simple || aInfo?.memoryOffset == null || bInfo?.memoryOffset == null) return fallback();
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   const call = matMulCall(be);

@@ -1,0 +1,164 @@
+/**
+ * Runs lib/kernels/wasm_gemm.ts products on several threads. Each extra thread is a worker_threads Worker with its
+ * own instance of the kernels on the same shared WebAssembly memory (the threaded tfjs build's), so it reads and
+ * writes tensors in place. Jobs go through a small shared Int32Array: the main thread writes the job, wakes the
+ * workers with Atomics.notify, does its own share, and waits for theirs. Workers do not keep Node alive.
+ */
+import * as path from "path";
+import * as v8 from "v8";
+import { Worker } from "worker_threads";
+import { WasmMemory } from "./wasm_assembler";
+import { GemmExports, Job, Scratch, instantiateGemm, runShare, scratchBytes } from "./wasm_gemm";
+import { WasmBackendInternals, wasmMemoryOf } from "./wasm_heap";
+
+/** Slots of the control block (Int32 indices). */
+export const enum Control {
+  /** Bumped once per job; workers wait on it. */
+  seq,
+  /** Workers that finished the current job. */
+  done,
+  /** Set by a worker whose share threw. */
+  failed,
+  /** Workers that are up and waiting for jobs. */
+  ready,
+  job = 8,
+  scratch = job + Job.size,
+}
+
+/** Where a thread's scratch starts in the control block. */
+export const scratchSlot = (thread: number): number => Control.scratch + thread * Scratch.size;
+
+/** What a worker needs, sent as its workerData. */
+export interface GemmWorkerData {
+  memory: WasmMemory;
+  control: SharedArrayBuffer;
+  thread: number;
+}
+
+/** A heap allocator of the wasm module (tfjs's malloc/free). */
+export interface WasmAllocator {
+  malloc(bytes: number): number;
+  free(pointer: number): void;
+}
+
+/** A wait this long for the other threads means one of them is gone: the product fails rather than hangs. */
+const WAIT_LIMIT_MS = 120_000;
+
+export class GemmPool {
+  private readonly control: Int32Array;
+  private readonly workers: Worker[] = [];
+  /** Bytes of B-packing scratch each thread has now. */
+  private packBCapacity = 0;
+  /** What malloc returned for each thread's B-packing buffer (the slot holds it rounded up to 16 bytes). */
+  private readonly packBAllocations: number[] = [];
+
+  /** A pool of `threads` threads (the caller's plus threads − 1 workers) on `memory` (shared when threads > 1). */
+  constructor(
+    private readonly kernels: GemmExports,
+    memory: WasmMemory,
+    readonly threads: number,
+    private readonly heap: WasmAllocator,
+  ) {
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (Control.scratch + threads * Scratch.size)));
+    const fixed = scratchBytes(0);
+    for (let t = 0; t < threads; t++) {
+      const slot = scratchSlot(t);
+      this.control[slot + Scratch.packA] = aligned(this.allocate(fixed.packA));
+      this.control[slot + Scratch.tile] = aligned(this.allocate(fixed.tile));
+    }
+    for (let t = 1; t < threads; t++) {
+      const data: GemmWorkerData = { memory, control: this.control.buffer as SharedArrayBuffer, thread: t };
+      const worker = new Worker(path.join(__dirname, "gemm_worker.js"), { workerData: data });
+      worker.unref();
+      // A worker that fails to start never reports ready, so the pool keeps running products on one thread.
+      worker.on("error", () => undefined);
+      this.workers.push(worker);
+    }
+  }
+
+  /** Whether every worker is up (until then products run on the calling thread alone). */
+  get ready(): boolean {
+    return Atomics.load(this.control, Control.ready) === this.threads - 1;
+  }
+
+  /** The job block to fill before `run` (see Job in wasm_gemm.ts). */
+  get job(): Int32Array {
+    return this.control.subarray(Control.job, Control.job + Job.size);
+  }
+
+  /** Runs the job in `job` on `threads` threads (1 = here only); blocks until it is done. */
+  run(threads: number): void {
+    this.reserve(this.job[Job.n]);
+    const parallel = threads > 1 && this.ready ? Math.min(threads, this.threads) : 1;
+    this.job[Job.threads] = parallel;
+    if (parallel > 1) {
+      Atomics.store(this.control, Control.done, 0);
+      Atomics.store(this.control, Control.failed, 0);
+      Atomics.add(this.control, Control.seq, 1);
+      Atomics.notify(this.control, Control.seq);
+    }
+    runShare(this.kernels, this.job, this.scratchOf(0), 0);
+    if (parallel === 1) return;
+    // Workers beyond `parallel` see a share they are not part of and report done at once.
+    const others = this.threads - 1;
+    for (;;) {
+      const done = Atomics.load(this.control, Control.done);
+      if (done >= others) break;
+      if (Atomics.wait(this.control, Control.done, done, WAIT_LIMIT_MS) === "timed-out") {
+        throw new Error(`a matmul worker thread stopped responding; set LLAMALAB_WASM_THREADS=1 to run on one thread`);
+      }
+    }
+    if (Atomics.load(this.control, Control.failed) !== 0) throw new Error("a matmul worker thread failed (out-of-range operand?)");
+  }
+
+  private scratchOf(thread: number): Int32Array {
+    return this.control.subarray(scratchSlot(thread), scratchSlot(thread) + Scratch.size);
+  }
+
+  /** Makes each thread's B-packing buffer big enough for products with `n` columns. */
+  private reserve(n: number): void {
+    const bytes = scratchBytes(n).packB;
+    if (bytes <= this.packBCapacity) return;
+    const capacity = Math.max(bytes, 2 * this.packBCapacity);
+    for (let t = 0; t < this.threads; t++) {
+      if (this.packBAllocations[t] !== undefined) this.heap.free(this.packBAllocations[t]);
+      this.packBAllocations[t] = this.allocate(capacity);
+      this.control[scratchSlot(t) + Scratch.packB] = aligned(this.packBAllocations[t]);
+    }
+    this.packBCapacity = capacity;
+  }
+
+  private allocate(bytes: number): number {
+    const pointer = this.heap.malloc(bytes + 16);
+    if (pointer === 0) throw new Error(`wasm memory is full: could not allocate ${bytes} bytes of matmul scratch`);
+    return pointer;
+  }
+}
+
+/** 16-byte aligned, for vector loads (allocations get 16 bytes extra). */
+const aligned = (pointer: number): number => (pointer + 15) & ~15;
+
+const pools = new WeakMap<object, GemmPool | null>();
+
+/**
+ * The backend's matmul pool, made on first use with as many threads as the backend has (one unless its memory
+ * is shared); null when the kernels cannot run here (an engine without relaxed SIMD, or unknown internals).
+ */
+export function gemmPoolFor(be: WasmBackendInternals, threads: number): GemmPool | null {
+  let pool = pools.get(be);
+  if (pool !== undefined) return pool;
+  pool = null;
+  const found = wasmMemoryOf(be);
+  const { _malloc: malloc, _free: free } = be.wasm;
+  if (found !== null && malloc !== undefined && free !== undefined) {
+    // Relaxed SIMD is finished and ships on by default from V8 11.4 (Node 22); Node 20's V8 has it behind this flag.
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    const kernels = instantiateGemm(found.memory, found.shared);
+    if (kernels !== null) {
+      const heap = { malloc: (n: number) => malloc(n), free: (p: number) => free(p) };
+      pool = new GemmPool(kernels, found.memory, found.shared ? threads : 1, heap);
+    }
+  }
+  pools.set(be, pool);
+  return pool;
+}

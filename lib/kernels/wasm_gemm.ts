@@ -1,0 +1,242 @@
+/**
+ * Llama Lab's own float32 matrix product for the wasm backend, written as WebAssembly SIMD at run time
+ * (lib/kernels/wasm_assembler.ts) and working in the backend's memory, so tensors are read and written in place.
+ *
+ * Why not XNNPACK's: tfjs-backend-wasm 4.22 is built without relaxed SIMD, so each multiply-add is two
+ * instructions; with `f32x4.relaxed_madd` V8 emits one fused multiply-add (`vfmadd231ps`) where the CPU has FMA,
+ * which nearly doubles the arithmetic per cycle. The layout is the classic one (Goto & van de Geijn, "Anatomy of
+ * high-performance matrix multiplication", 2008): A is packed into groups of 4 rows and B into panels of 8 columns,
+ * both zero-padded, so the micro-kernel keeps a 4 × 8 block of C in 8 vector registers while k runs (more rows make
+ * V8 spill registers: measured). Strides make Aᵀ and Bᵀ free. Every element of C is summed over k in the same
+ * order whatever the blocking or thread split, so results are deterministic.
+ */
+import { F32, FunctionBuilder, I32, MemoryImport, V128, WasmMemory, instantiate, moduleBytes } from "./wasm_assembler";
+
+/** Rows of C per micro-kernel call: A is packed in groups this tall. */
+export const MR = 4;
+/** Columns of C per micro-kernel call (two f32x4 vectors): B is packed in panels this wide. */
+export const NR = 8;
+
+/** The kernels exported by the module; every pointer and stride is in bytes. */
+export interface GemmExports {
+  /** Packs A[rows, kc] (A[i, k] at a + i·rsA + k·csA) into groups of MR rows, [⌈rows/MR⌉][kc][MR], zero-padded. */
+  packA(a: number, rsA: number, csA: number, rows: number, kc: number, dst: number): void;
+  /** Packs B[kc, cols] (B[k, j] at b + k·rsB + j·csB) into panels of NR columns, [⌈cols/NR⌉][kc][NR], zero-padded. */
+  packB(b: number, rsB: number, csB: number, kc: number, cols: number, dst: number): void;
+  /**
+   * C[rows, cols] (+)= Ap · Bp for packed operands; C[i, j] at c + i·ldc + 4j. `acc` 1 adds to C, 0 overwrites.
+   * `tile` is MR·NR floats of scratch for the edges.
+   */
+  block(ap: number, bp: number, kc: number, c: number, ldc: number, rows: number, cols: number, acc: number, tile: number): void;
+}
+
+/** micro(ap, bp, kc, c, ldc, acc): C[MR, NR] (+)= Ap[kc][MR] · Bp[kc][NR]. */
+function microKernel(): FunctionBuilder {
+  const f = new FunctionBuilder("micro", 6);
+  const [ap, bp, kc, c, ldc, acc] = [0, 1, 2, 3, 4, 5];
+  const b = [f.local(V128), f.local(V128)];
+  const x = f.local(V128);
+  const sums = Array.from({ length: MR }, () => [f.local(V128), f.local(V128)]);
+  f.loop();
+  f.get(bp).v128Load(0).set(b[0]);
+  f.get(bp).v128Load(16).set(b[1]);
+  for (let r = 0; r < MR; r++) {
+    f.get(ap).v128Load32Splat(4 * r).set(x);
+    for (const h of [0, 1]) f.get(x).get(b[h]).get(sums[r][h]).f32x4RelaxedMadd().set(sums[r][h]);
+  }
+  f.bump(ap, 4 * MR).bump(bp, 4 * NR);
+  f.get(kc).i32(1).sub().tee(kc).brIf(0);
+  f.end();
+  for (let r = 0; r < MR; r++) {
+    for (const h of [0, 1]) {
+      f.get(acc).if();
+      f.get(c).v128Load(16 * h).get(sums[r][h]).f32x4Add().set(sums[r][h]);
+      f.end();
+      f.get(c).get(sums[r][h]).v128Store(16 * h);
+    }
+    if (r + 1 < MR) f.bumpBy(c, ldc);
+  }
+  return f;
+}
+
+/**
+ * pack(src, lineStride, stepStride, lines, steps, dst) packs `lines` lines of `steps` floats into groups of `group`
+ * lines interleaved per step: dst[g][s][l] = src[(g·group + l)·lineStride + s·stepStride], 0 past the last line.
+ * A's lines are its rows (steps run along k); B's lines are its columns.
+ */
+function packKernel(name: string, group: number): FunctionBuilder {
+  const f = new FunctionBuilder(name, 6);
+  const [src, lineStride, stepStride, lines, steps, dst] = [0, 1, 2, 3, 4, 5];
+  const s = f.local(I32);
+  const p = f.local(I32);
+  const left = f.local(I32); // lines in this group
+  const offsets = Array.from({ length: group }, () => f.local(I32));
+  for (let l = 1; l < group; l++) f.get(offsets[l - 1]).get(lineStride).add().set(offsets[l]);
+  f.block().loop(); // groups
+  f.get(lines).eqz().brIf(1);
+  f.get(src).set(p).get(steps).set(s);
+  f.minOf(lines, group).set(left);
+  f.get(left).i32(group).eq().get(lineStride).i32(4).eq().and().if();
+  // A full group of adjacent lines: vector copies per step.
+  f.loop();
+  for (let v = 0; v < group / 4; v++) f.get(dst).get(p).v128Load(16 * v).v128Store(16 * v);
+  f.bump(dst, 4 * group).bumpBy(p, stepStride);
+  f.get(s).i32(1).sub().tee(s).brIf(0);
+  f.end();
+  f.else();
+  f.loop();
+  for (let l = 0; l < group; l++) {
+    f.i32(l).get(left).ltU().if();
+    f.get(dst).get(p).get(offsets[l]).add().f32Load().f32Store(4 * l);
+    f.else();
+    f.get(dst).f32Zero().f32Store(4 * l);
+    f.end();
+  }
+  f.bump(dst, 4 * group).bumpBy(p, stepStride);
+  f.get(s).i32(1).sub().tee(s).brIf(0);
+  f.end();
+  f.end();
+  f.get(src).get(lineStride).i32(group).mul().add().set(src);
+  f.get(lines).get(left).sub().set(lines);
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
+/** addTile(tile, c, ldc, rows, cols, acc): C[r, j] (+)= tile[r, j] (tile rows are NR floats) for an edge block. */
+function addTileKernel(): FunctionBuilder {
+  const f = new FunctionBuilder("addTile", 6);
+  const [tile, c, ldc, rows, cols, acc] = [0, 1, 2, 3, 4, 5];
+  const j = f.local(I32);
+  const v = f.local(F32);
+  f.block().loop(); // rows
+  f.get(rows).eqz().brIf(1);
+  f.i32(0).set(j);
+  f.block().loop(); // columns
+  f.get(j).get(cols).geU().brIf(1);
+  f.get(tile).get(j).i32(4).mul().add().f32Load().set(v);
+  f.get(acc).if();
+  f.get(v).get(c).get(j).i32(4).mul().add().f32Load().f32Add().set(v);
+  f.end();
+  f.get(c).get(j).i32(4).mul().add().get(v).f32Store();
+  f.bump(j, 1).br(0);
+  f.end().end();
+  f.bump(tile, 4 * NR).bumpBy(c, ldc);
+  f.get(rows).i32(1).sub().set(rows);
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
+/**
+ * block(ap, bp, kc, c, ldc, rows, cols, acc, tile): for every panel of B, every group of A. Full MR × NR blocks go
+ * straight to C; edge blocks are computed into `tile` and their valid part added or copied to C.
+ */
+function blockKernel(micro: number, addTile: number): FunctionBuilder {
+  const f = new FunctionBuilder("block", 9);
+  const [ap, bp, kc, c, ldc, rows, cols, acc, tile] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const a = f.local(I32);
+  const cp = f.local(I32);
+  const left = f.local(I32); // rows left
+  const nr = f.local(I32); // valid columns in this panel
+  const groupBytes = f.local(I32);
+  const cStep = f.local(I32);
+  f.get(kc).i32(4 * MR).mul().set(groupBytes);
+  f.get(ldc).i32(MR).mul().set(cStep);
+  f.block().loop(); // panels
+  f.get(cols).eqz().brIf(1);
+  f.minOf(cols, NR).set(nr);
+  f.get(ap).set(a).get(c).set(cp).get(rows).set(left);
+  f.block().loop(); // groups
+  f.get(left).eqz().brIf(1);
+  f.get(left).i32(MR).geU().get(nr).i32(NR).eq().and().if();
+  f.get(a).get(bp).get(kc).get(cp).get(ldc).get(acc).call(micro);
+  f.else();
+  f.get(a).get(bp).get(kc).get(tile).i32(4 * NR).i32(0).call(micro);
+  f.get(tile).get(cp).get(ldc).minOf(left, MR).get(nr).get(acc).call(addTile);
+  f.end();
+  f.bumpBy(a, groupBytes).bumpBy(cp, cStep);
+  f.get(left).minOf(left, MR).sub().set(left);
+  f.br(0);
+  f.end().end();
+  f.get(bp).get(kc).i32(4 * NR).mul().add().set(bp);
+  f.bump(c, 4 * NR);
+  f.get(cols).get(nr).sub().set(cols);
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
+/** The module's bytes for a memory shaped like `memory`. */
+export function gemmModuleBytes(memory: MemoryImport): Uint8Array {
+  // Function indices: micro 0, addTile 1.
+  return moduleBytes(memory, [microKernel(), addTileKernel(), packKernel("packA", MR), packKernel("packB", NR), blockKernel(0, 1)]);
+}
+
+/** Instantiates the kernels on `memory`, or returns null if this engine cannot compile them (no relaxed SIMD). */
+export function instantiateGemm(memory: WasmMemory, shared: boolean): GemmExports | null {
+  try {
+    // A shared memory's import must state a maximum; 65536 pages (4 GiB) admits any wasm32 memory.
+    const limits: MemoryImport = shared ? { shared, minimum: 1, maximum: 65536 } : { shared, minimum: 1 };
+    return instantiate(gemmModuleBytes(limits), memory) as unknown as GemmExports;
+  } catch {
+    return null;
+  }
+}
+
+/** k is summed in blocks of this many steps (a packed panel of B stays in the L1 cache). */
+export const KC = 256;
+/** Rows of A packed at a time (the packed block stays in the L2 cache). */
+export const MC = 64;
+
+/** Fields of a product job, as laid out in an Int32Array (shared with worker threads). */
+export const enum Job {
+  batches, m, n, k,
+  a, aBatch, rsA, csA,
+  b, bBatch, rsB, csB,
+  c, cBatch, ldc,
+  /** Number of threads the job is split over. */
+  threads,
+  size,
+}
+
+/** Scratch memory of one thread (byte offsets into the wasm memory), laid out in an Int32Array. */
+export const enum Scratch { packA, packB, tile, size }
+
+/** Bytes of scratch a thread needs for products with `n` columns: packed A block, packed B block, one edge tile. */
+export function scratchBytes(n: number): { packA: number; packB: number; tile: number } {
+  return { packA: 4 * (MC + MR) * KC, packB: 4 * KC * (Math.ceil(n / NR) * NR), tile: 4 * MR * NR };
+}
+
+/**
+ * Thread `thread`'s share of the job in `job` (C = A·B per batch, all strides in bytes): whole batches when there
+ * are at least as many batches as threads, else rows in multiples of MR. Any split gives the same numbers.
+ */
+export function runShare(g: GemmExports, job: Int32Array, scratch: Int32Array, thread: number): void {
+  const threads = job[Job.threads];
+  const batches = job[Job.batches];
+  const m = job[Job.m];
+  let [b0, b1, r0, r1] = [0, batches, 0, m];
+  if (batches >= threads) {
+    [b0, b1] = [Math.floor((batches * thread) / threads), Math.floor((batches * (thread + 1)) / threads)];
+  } else {
+    const groups = Math.ceil(m / MR);
+    [r0, r1] = [MR * Math.floor((groups * thread) / threads), Math.min(m, MR * Math.floor((groups * (thread + 1)) / threads))];
+  }
+  const [n, k, rsA, csA, rsB, csB, ldc] = [job[Job.n], job[Job.k], job[Job.rsA], job[Job.csA], job[Job.rsB], job[Job.csB], job[Job.ldc]];
+  const [packA, packB, tile] = [scratch[Scratch.packA], scratch[Scratch.packB], scratch[Scratch.tile]];
+  for (let batch = b0; batch < b1; batch++) {
+    const a = job[Job.a] + batch * job[Job.aBatch];
+    const b = job[Job.b] + batch * job[Job.bBatch];
+    const c = job[Job.c] + batch * job[Job.cBatch];
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      const kc = Math.min(KC, k - k0);
+      g.packB(b + k0 * rsB, csB, rsB, n, kc, packB);
+      for (let i0 = r0; i0 < r1; i0 += MC) {
+        const rows = Math.min(MC, r1 - i0);
+        g.packA(a + i0 * rsA + k0 * csA, rsA, csA, rows, kc, packA);
+        g.block(packA, packB, kc, c + i0 * ldc, ldc, rows, n, k0 > 0 ? 1 : 0, tile);
+      }
+    }
+  }
+}
