@@ -1,7 +1,10 @@
 import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { installWasmKernels } from "../lib/kernels/install";
+import { gemmPoolFor } from "../lib/kernels/gemm_pool";
 import { installWasmMatMul } from "../lib/kernels/wasm_matmul";
+import { wasmInternals, wasmMemoryOf } from "../lib/kernels/wasm_heap";
+import { wasmThreads } from "../lib/kernels/wasm_threads";
 import { makeConfig } from "../lib/model/config";
 import { LlamaForCausalLM } from "../lib/model/causal_lm";
 import { Random } from "../lib/random";
@@ -121,6 +124,25 @@ describe("kernels/wasm_matmul", () => {
       tf.dispose([a.t, b.t, got]);
       assert.equal(tf.memory().numTensors, before, `${what}: no tensors left behind`);
     }
+  });
+
+  it("on wasm, runs products on Llama Lab's FMA kernels, on as many threads as the backend has", function () {
+    if (tf.getBackend() !== "wasm") this.skip(); // the kernels only exist on wasm
+    const be = wasmInternals(tf.backend());
+    assert.ok(be !== null);
+    const threads = wasmThreads() ?? 1;
+    const pool = gemmPoolFor(be, threads);
+    assert.ok(pool !== null, "the relaxed-SIMD kernels compiled on this engine");
+    assert.equal(pool.threads, wasmMemoryOf(be)?.shared ? threads : 1);
+    // A fused multiply-add rounds once: −(1 + 2⁻¹¹) + (1 + 2⁻¹²)² is 2⁻²⁴ fused, 0 as a multiply then an add.
+    // (Where the CPU has no FMA, V8 multiplies then adds; every x86-64 CPU this project runs on has FMA.)
+    const x = 1 + 2 ** -12;
+    const a = tf.tensor2d([[1, x, 0, 0, 0, 0, 0, 0]]);
+    const b = tf.tensor2d([[-(1 + 2 ** -11)], [x], [0], [0], [0], [0], [0], [0]]);
+    const rows = tf.tile(a, [64, 1]); // 64 rows: not a decoding-sized product
+    const c = tf.matMul(rows, b);
+    assert.equal(c.dataSync()[0], 2 ** -24);
+    tf.dispose([a, b, rows, c]);
   });
 
   it("keeps tfjs' error for mismatched inner sizes", () => {

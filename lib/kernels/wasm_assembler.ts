@@ -95,6 +95,23 @@ export class FunctionBuilder {
   f32x4Mul(): this { return this.simd(0xe6); }
   /** a·b + c per lane, fused where the CPU has FMA (relaxed SIMD). */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
+  /** Picks four 32-bit lanes from two vectors: lane i of the result is lane `lanes[i]` of (a ‖ b), 0–7. */
+  shuffle32(lanes: [number, number, number, number]): this {
+    return this.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  }
+
+  // Plain (not relaxed) IEEE single-precision arithmetic, one rounding per op, for kernels that must match tfjs's.
+  /** i32 shift right, unsigned. */
+  shrU(): this { return this.op(0x76); }
+  f32Sub(): this { return this.op(0x93); }
+  f32Mul(): this { return this.op(0x94); }
+  f32Div(): this { return this.op(0x95); }
+  f32Sqrt(): this { return this.op(0x91); }
+  /** One f32 into all four lanes. */
+  f32x4Splat(): this { return this.simd(0x13); }
+  f32x4Sub(): this { return this.simd(0xe5); }
+  f32x4Div(): this { return this.simd(0xe7); }
+  f32x4Sqrt(): this { return this.simd(0xe3); }
 
   /** Raw opcode bytes. */
   op(...bytes: number[]): this {

@@ -1,11 +1,11 @@
 /**
- * A faster `BatchMatMul` for the wasm backend. tfjs-backend-wasm 4.22 sends a matmul to XNNPACK's fast
- * fully-connected path only when it is plain 2-D (batch 1, no transpose flag); everything else runs a naive
- * loop at ~1 GFLOP/s instead of ~14 (measured on this machine, see docs/performance.md). That covers every
- * linear layer's forward (x·Wᵀ), two of its three gradient matmuls and all of attention. This kernel keeps the
- * same semantics and sends every case through the fast path: transpose flags become an explicit Transpose
- * kernel (a few ms), a shared right operand folds the batch into rows, and other batches run one fast 2-D
- * matmul per batch on views into the operands' wasm memory (no copies).
+ * A faster `BatchMatMul` for the wasm backend. Every product runs on Llama Lab's own fused-multiply-add kernels
+ * (lib/kernels/wasm_gemm.ts, on all threads through gemm_pool.ts), which take transposed operands through strides,
+ * except decoding's x·Wᵀ for a few rows, which stays on XNNPACK with a cached Wᵀ. Where those kernels cannot run
+ * (an engine without relaxed SIMD), the earlier route is kept: tfjs-backend-wasm 4.22 sends a matmul to XNNPACK's
+ * fast path only when it is plain 2-D (batch 1, no transpose flag) and runs everything else as a naive loop at
+ * ~1 GFLOP/s, so transpose flags become explicit transposes, a shared right operand folds the batch into rows, and
+ * other batches run one fast 2-D matmul per batch on views into the operands' wasm memory (no copies).
  *
  * Only the wasm backend is touched; other backends (cpu, tfjs-node) keep their own kernels, and model code
  * stays backend-agnostic. If the backend's internals ever differ from what is checked here, the original

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { fusedAdamW } from "../kernels/wasm_adamw";
 import { OWNS_TENSORS } from "../ownership";
 
 /** A learning rate: a constant, or a schedule `step → lr` where `step` counts updates already taken (0 first). */
@@ -183,6 +184,25 @@ export class AdamW {
       for (const [param, grad] of updates) {
         const slot = this.slotFor(param);
         const t = slot.step + 1;
+        // On the wasm backend one fused SIMD pass does all of the below, bit-identically (lib/kernels/wasm_adamw.ts);
+        // its constants are the same expressions as the tf.scalar's here, rounded to float32 the same way.
+        const fused = fusedAdamW(param.variable, grad, slot.m, slot.v, param.decays && this.weightDecay !== 0, {
+          decayFactor: 1 - lr * this.weightDecay,
+          oneMinusBeta1: 1 - beta1,
+          beta2,
+          oneMinusBeta2: 1 - beta2,
+          bc2Sqrt: Math.sqrt(1 - beta2 ** t),
+          eps,
+          stepSize: lr / (1 - beta1 ** t),
+        });
+        if (fused !== null) {
+          const [p, m, v] = fused;
+          slot.m.assign(m);
+          slot.v.assign(v);
+          param.variable.assign(p);
+          slot.step = t;
+          continue;
+        }
         const { bc2Sqrt, stepSize } = atStep(t);
         const g = grad.dtype === "float32" ? grad : tf.cast(grad, "float32");
         let p: tf.Tensor = param.variable;
