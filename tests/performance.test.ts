@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { installWasmKernels } from "../lib/kernels/install";
 import { gemmPoolFor } from "../lib/kernels/gemm_pool";
-import { installWasmMatMul } from "../lib/kernels/wasm_matmul";
+import { installWasmMatMul, useOwnMatMulKernels } from "../lib/kernels/wasm_matmul";
 import { wasmInternals, wasmMemoryOf } from "../lib/kernels/wasm_heap";
 import { wasmThreads } from "../lib/kernels/wasm_threads";
 import { makeConfig } from "../lib/model/config";
@@ -109,20 +109,27 @@ describe("kernels/wasm_matmul", () => {
       [[1, 70, 5], [3, 5, 6], false, false], // a left operand shared by batches
       [[130, 301], [67, 301], false, true], // ≥ 2²⁰ multiply-adds: split over threads
       [[301, 130], [301, 67], true, false],
+      [[100, 700], [50, 700], false, true], // k = 700: three blocks of k, each added to C
     ];
-    for (const [aShape, bShape, ta, tb] of cases) {
-      const before = tf.memory().numTensors;
-      const a = randomTensor(rng, aShape);
-      const b = randomTensor(rng, bShape);
-      const got = tf.matMul(a.t, b.t, ta, tb);
-      const { values: want, magnitudes } = referenceMatMul(a.v, aShape, b.v, bShape, ta, tb);
-      const what = `[${aShape}]${ta ? "ᵀ" : ""}·[${bShape}]${tb ? "ᵀ" : ""}`;
-      const values = got.dataSync();
-      assert.equal(values.length, want.length, `${what}: size`);
-      // float32 sums of up to 301 products: the error scales with Σ|a·b| (one product here is ~1, far above it)
-      values.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-6 * (1 + magnitudes[i]), `${what}[${i}]: ${x} vs ${want[i]}`));
-      tf.dispose([a.t, b.t, got]);
-      assert.equal(tf.memory().numTensors, before, `${what}: no tensors left behind`);
+    // Both routes on wasm: our FMA kernels, and XNNPACK's (kept for engines without relaxed SIMD).
+    try {
+      for (const [aShape, bShape, ta, tb, own] of [true, false].flatMap((o) => cases.map((c) => [...c, o] as const))) {
+        useOwnMatMulKernels(own);
+        const before = tf.memory().numTensors;
+        const a = randomTensor(rng, aShape);
+        const b = randomTensor(rng, bShape);
+        const got = tf.matMul(a.t, b.t, ta, tb);
+        const { values: want, magnitudes } = referenceMatMul(a.v, aShape, b.v, bShape, ta, tb);
+        const what = `[${aShape}]${ta ? "ᵀ" : ""}·[${bShape}]${tb ? "ᵀ" : ""}${own ? "" : " (XNNPACK route)"}`;
+        const values = got.dataSync();
+        assert.equal(values.length, want.length, `${what}: size`);
+        // float32 sums of up to 700 products: the error scales with Σ|a·b| (one product here is ~1, far above it)
+        values.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-6 * (1 + magnitudes[i]), `${what}[${i}]: ${x} vs ${want[i]}`));
+        tf.dispose([a.t, b.t, got]);
+        assert.equal(tf.memory().numTensors, before, `${what}: no tensors left behind`);
+      }
+    } finally {
+      useOwnMatMulKernels(true);
     }
   });
 

@@ -23,6 +23,13 @@ type MatMulCall = (
 ) => void;
 
 let installed = false;
+/** Whether products go to our FMA kernels (LLAMALAB_WASM_GEMM=0 keeps them on XNNPACK, e.g. to compare). */
+let ownKernels = process.env.LLAMALAB_WASM_GEMM?.trim() !== "0";
+
+/** Sends wasm products to Llama Lab's FMA kernels (true, the default) or to XNNPACK's route (false). */
+export function useOwnMatMulKernels(on: boolean): void {
+  ownKernels = on;
+}
 const calls = new WeakMap<object, MatMulCall>();
 
 function matMulCall(be: WasmBackendInternals): MatMulCall {
@@ -70,7 +77,7 @@ export function installWasmMatMul(): boolean {
     // Everything else runs on our kernels, which compute each row of C the same way however many rows there are,
     // so a data-parallel worker's smaller batches give the same numbers as the whole batch in one process.
     const decoding = m < DECODE_M && transposeB && batchB === 1 && !transposeA;
-    if (!decoding) {
+    if (!decoding && ownKernels) {
       const out = gemmMatMul(be, a, b, transposeA === true, transposeB === true);
       if (out !== null) return out;
     }
