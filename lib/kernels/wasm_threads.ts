@@ -11,8 +11,10 @@
  * - the C side caps the pool at "logical cores / 2" (it assumes hyper-threading); os.cpus() is made to report
  *   2 × the wanted count while the module starts, then restored.
  *
- * Every matmul then runs on all threads (XNNPACK splits the output into tiles; each output element is still
- * summed by one thread in the same order, so results do not depend on the thread count — tested).
+ * XNNPACK's operators then run on all threads, and the threaded build's memory is a SharedArrayBuffer, which is
+ * what lets Llama Lab's own matmul kernels (gemm_pool.ts) split products over worker threads of their own. Each
+ * output element is still summed by one thread in the same order, so results do not depend on the thread count
+ * (tested).
  */
 import * as os from "os";
 import * as path from "path";
