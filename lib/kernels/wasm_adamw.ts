@@ -6,7 +6,7 @@
  * are bit-identical to the tf-op code, which stays the fallback. tests/adamw_fused.test.ts checks this bit for bit.
  */
 import * as tf from "@tensorflow/tfjs";
-import { F32, FunctionBuilder, I32, MemoryImport, V128, WasmMemory, instantiate, moduleBytes } from "./wasm_assembler";
+import { F32, FunctionBuilder, I32, V128, WasmMemory, anyMemory, instantiate, moduleBytes } from "./wasm_assembler";
 import { WasmBackendInternals, wasmInternals, wasmMemoryOf } from "./wasm_heap";
 
 /** The step's constants as JS numbers; the kernel rounds each to float32, as tf.scalar does. */
@@ -109,9 +109,7 @@ function fusedFor(be: WasmBackendInternals): Fused | null {
   const malloc = be.wasm._malloc;
   if (found !== null && malloc !== undefined) {
     try {
-      // A shared memory's import must state a maximum; 65536 pages (4 GiB) admits any wasm32 memory.
-      const limits: MemoryImport = found.shared ? { shared: true, minimum: 1, maximum: 65536 } : { shared: false, minimum: 1 };
-      const kernel = instantiate(moduleBytes(limits, [adamwKernel()]), found.memory).adamw as AdamWKernel;
+      const kernel = instantiate(moduleBytes(anyMemory(found.shared), [adamwKernel()]), found.memory).adamw as AdamWKernel;
       const scalars = malloc(4 * SCALARS.length) >>> 0;
       if (scalars !== 0) fused = { kernel, memory: found.memory, scalars };
     } catch {

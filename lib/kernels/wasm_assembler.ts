@@ -144,6 +144,10 @@ export interface MemoryImport {
   maximum?: number;
 }
 
+/** The import for a memory that is `shared` or not: any size (a shared import must state a maximum; 4 GiB admits all). */
+export const anyMemory = (shared: boolean): MemoryImport =>
+  shared ? { shared, minimum: 1, maximum: 65536 } : { shared, minimum: 1 };
+
 /** A module's bytes: the imported memory and the functions (no results), each exported under its name. */
 export function moduleBytes(memory: MemoryImport, functions: FunctionBuilder[]): Uint8Array {
   const arities = [...new Set(functions.map((f) => f.params))];

@@ -10,7 +10,7 @@
  * V8 spill registers: measured). Strides make Aᵀ and Bᵀ free. Every element of C is summed over k in the same
  * order whatever the blocking or thread split, so results are deterministic.
  */
-import { F32, FunctionBuilder, I32, MemoryImport, V128, WasmMemory, instantiate, moduleBytes } from "./wasm_assembler";
+import { F32, FunctionBuilder, I32, MemoryImport, anyMemory, V128, WasmMemory, instantiate, moduleBytes } from "./wasm_assembler";
 
 /** Rows of C per micro-kernel call: A is packed in groups this tall. */
 export const MR = 4;
@@ -204,9 +204,7 @@ export function gemmModuleBytes(memory: MemoryImport): Uint8Array {
 /** Instantiates the kernels on `memory`, or returns null if this engine cannot compile them (no relaxed SIMD). */
 export function instantiateGemm(memory: WasmMemory, shared: boolean): GemmExports | null {
   try {
-    // A shared memory's import must state a maximum; 65536 pages (4 GiB) admits any wasm32 memory.
-    const limits: MemoryImport = shared ? { shared, minimum: 1, maximum: 65536 } : { shared, minimum: 1 };
-    return instantiate(gemmModuleBytes(limits), memory) as unknown as GemmExports;
+    return instantiate(gemmModuleBytes(anyMemory(shared)), memory) as unknown as GemmExports;
   } catch {
     return null;
   }
