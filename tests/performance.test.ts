@@ -152,6 +152,21 @@ describe("kernels/wasm_matmul", () => {
     tf.dispose([a, b, rows, c]);
   });
 
+  it("a product that faults in wasm throws on every thread count and leaves the pool working", function () {
+    if (tf.getBackend() !== "wasm") this.skip();
+    const be = wasmInternals(tf.backend())!;
+    const pool = gemmPoolFor(be, wasmThreads() ?? 1)!;
+    const [m, n, k] = [256, 64, 64]; // ≥ 2²⁰ multiply-adds: split over threads where there are any
+    const outside = -65536; // 4 GiB − 64 KiB as an unsigned wasm address: past the end of any smaller memory
+    // Job: batches, m, n, k, a, aBatch, rsA, csA, b, bBatch, rsB, csB, c, cBatch, ldc, threads
+    pool.job.set([1, m, n, k, outside, 0, 4 * k, 4, outside, 0, 4 * n, 4, outside, 0, 4 * n, 0]);
+    assert.throws(() => pool.run(pool.threads), /memory access out of bounds|worker thread failed/);
+    const [a, b] = [tf.ones([m, k]), tf.ones([k, n])];
+    const c = tf.matMul(a, b);
+    assert.ok(Array.from(c.dataSync()).every((x) => x === k), "the next product is right");
+    tf.dispose([a, b, c]);
+  });
+
   it("keeps tfjs' error for mismatched inner sizes", () => {
     const a = tf.zeros([2, 3]);
     const b = tf.zeros([4, 5]);

@@ -97,8 +97,16 @@ export class GemmPool {
       Atomics.add(this.control, Control.seq, 1);
       Atomics.notify(this.control, Control.seq);
     }
-    runShare(this.kernels, this.job, this.scratchOf(0), 0);
-    if (parallel === 1) return;
+    let failure: unknown = null;
+    try {
+      runShare(this.kernels, this.job, this.scratchOf(0), 0);
+    } catch (e) {
+      failure = e; // rethrown once the workers are done with this job, so that none is still writing into the next
+    }
+    if (parallel === 1) {
+      if (failure !== null) throw failure;
+      return;
+    }
     // Workers beyond `parallel` see a share they are not part of and report done at once.
     const others = this.threads - 1;
     for (;;) {
@@ -108,6 +116,7 @@ export class GemmPool {
         throw new Error(`a matmul worker thread stopped responding; set LLAMALAB_WASM_THREADS=1 to run on one thread`);
       }
     }
+    if (failure !== null) throw failure;
     if (Atomics.load(this.control, Control.failed) !== 0) throw new Error("a matmul worker thread failed (out-of-range operand?)");
   }
 
