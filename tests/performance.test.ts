@@ -139,7 +139,7 @@ describe("kernels/wasm_matmul", () => {
     const be = wasmInternals(tf.backend());
     assert.ok(be !== null);
     const threads = wasmThreads() ?? 1;
-    const pool = gemmPoolFor(be, threads);
+    const pool = gemmPoolFor(be);
     assert.ok(pool !== null, "the relaxed-SIMD kernels compiled on this engine");
     assert.equal(pool.threads, wasmMemoryOf(be)?.shared ? threads : 1);
     // A fused multiply-add rounds once: −(1 + 2⁻¹¹) + (1 + 2⁻¹²)² is 2⁻²⁴ fused, 0 as a multiply then an add,
@@ -158,7 +158,7 @@ describe("kernels/wasm_matmul", () => {
   it("a product that faults in wasm throws on every thread count and leaves the pool working", function () {
     if (tf.getBackend() !== "wasm") this.skip();
     const be = wasmInternals(tf.backend())!;
-    const pool = gemmPoolFor(be, wasmThreads() ?? 1)!;
+    const pool = gemmPoolFor(be)!;
     const [m, n, k] = [256, 64, 64]; // ≥ 2²⁰ multiply-adds: split over threads where there are any
     const outside = -65536; // 4 GiB − 64 KiB as an unsigned wasm address: past the end of any smaller memory
     // Job: batches, m, n, k, a, aBatch, rsA, csA, b, bBatch, rsB, csB, c, cBatch, ldc, threads

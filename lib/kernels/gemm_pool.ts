@@ -5,35 +5,11 @@
  * workers with Atomics.notify, does its own share, and waits for theirs. Workers do not keep Node alive.
  */
 import * as path from "path";
-import * as v8 from "v8";
 import { Worker } from "worker_threads";
 import { WasmMemory } from "./wasm_assembler";
-import { GemmExports, Job, Scratch, instantiateGemm, runShare, scratchBytes } from "./wasm_gemm";
+import { Control, GemmExports, GemmWorkerData, Job, Scratch, instantiateGemm, runShare, scratchBytes, scratchSlot } from "./wasm_gemm";
 import { WasmBackendInternals, wasmMemoryOf } from "./wasm_heap";
-
-/** Slots of the control block (Int32 indices). */
-export const enum Control {
-  /** Bumped once per job; workers wait on it. */
-  seq,
-  /** Workers that finished the current job. */
-  done,
-  /** Set by a worker whose share threw. */
-  failed,
-  /** Workers that are up and waiting for jobs. */
-  ready,
-  job = 8,
-  scratch = job + Job.size,
-}
-
-/** Where a thread's scratch starts in the control block. */
-export const scratchSlot = (thread: number): number => Control.scratch + thread * Scratch.size;
-
-/** What a worker needs, sent as its workerData. */
-export interface GemmWorkerData {
-  memory: WasmMemory;
-  control: SharedArrayBuffer;
-  thread: number;
-}
+import { wasmThreads } from "./wasm_threads";
 
 /** A heap allocator of the wasm module (tfjs's malloc/free). */
 export interface WasmAllocator {
@@ -46,7 +22,6 @@ const WAIT_LIMIT_MS = 120_000;
 
 export class GemmPool {
   private readonly control: Int32Array;
-  private readonly workers: Worker[] = [];
   /** Bytes of B-packing scratch each thread has now. */
   private packBCapacity = 0;
   /** What malloc returned for each thread's B-packing buffer (the slot holds it rounded up to 16 bytes). */
@@ -72,7 +47,6 @@ export class GemmPool {
       worker.unref();
       // A worker that fails to start never reports ready, so the pool keeps running products on one thread.
       worker.on("error", () => undefined);
-      this.workers.push(worker);
     }
   }
 
@@ -153,20 +127,15 @@ const pools = new WeakMap<object, GemmPool | null>();
  * The backend's matmul pool, made on first use with as many threads as the backend has (one unless its memory
  * is shared); null when the kernels cannot run here (an engine without relaxed SIMD, or unknown internals).
  */
-export function gemmPoolFor(be: WasmBackendInternals, threads: number): GemmPool | null {
+export function gemmPoolFor(be: WasmBackendInternals): GemmPool | null {
   let pool = pools.get(be);
   if (pool !== undefined) return pool;
   pool = null;
   const found = wasmMemoryOf(be);
   const { _malloc: malloc, _free: free } = be.wasm;
   if (found !== null && malloc !== undefined && free !== undefined) {
-    // Relaxed SIMD is finished and ships on by default from V8 11.4 (Node 22); Node 20's V8 has it behind this flag.
-    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
     const kernels = instantiateGemm(found.memory, found.shared);
-    if (kernels !== null) {
-      const heap = { malloc: (n: number) => malloc(n), free: (p: number) => free(p) };
-      pool = new GemmPool(kernels, found.memory, found.shared ? threads : 1, heap);
-    }
+    if (kernels !== null) pool = new GemmPool(kernels, found.memory, found.shared ? wasmThreads() ?? 1 : 1, { malloc, free });
   }
   pools.set(be, pool);
   return pool;

@@ -2,12 +2,9 @@
  * A worker thread of lib/kernels/gemm_pool.ts: instantiates the matmul kernels on the shared wasm memory, reports
  * ready, then runs its share of every job it is woken for.
  */
-import * as v8 from "v8";
 import { workerData } from "worker_threads";
-import { Control, GemmWorkerData, scratchSlot } from "./gemm_pool";
-import { Job, Scratch, instantiateGemm, runShare } from "./wasm_gemm";
+import { Control, GemmWorkerData, Job, Scratch, instantiateGemm, runShare, scratchSlot } from "./wasm_gemm";
 
-v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 const { memory, control, thread } = workerData as GemmWorkerData;
 const ctl = new Int32Array(control);
 const kernels = instantiateGemm(memory, true);

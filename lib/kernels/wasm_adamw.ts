@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { F32, FunctionBuilder, I32, V128, WasmMemory, anyMemory, instantiate, moduleBytes } from "./wasm_assembler";
-import { WasmBackendInternals, wasmInternals, wasmMemoryOf } from "./wasm_heap";
+import { WasmBackendInternals, offsetOf, wasmInternals, wasmMemoryOf } from "./wasm_heap";
 
 /** The step's constants as JS numbers; the kernel rounds each to float32, as tf.scalar does. */
 export interface AdamWScalars {
@@ -118,12 +118,6 @@ function fusedFor(be: WasmBackendInternals): Fused | null {
   }
   fusedByBackend.set(be, fused);
   return fused;
-}
-
-/** Byte offset of a float32 tensor's data in `be`'s memory, or null if it has none there. */
-function offsetOf(be: WasmBackendInternals, t: tf.Tensor): number | null {
-  if (t.dtype !== "float32" || !be.dataIdMap.has(t.dataId)) return null;
-  return be.dataIdMap.get(t.dataId)?.memoryOffset ?? null;
 }
 
 /**

@@ -90,7 +90,6 @@ export class FunctionBuilder {
   v128Store(offset = 0): this { return this.simd(0x0b, 4, ...uleb(offset)); }
   /** Loads one f32 into all four lanes. */
   v128Load32Splat(offset = 0): this { return this.simd(0x09, 2, ...uleb(offset)); }
-  v128Zero(): this { return this.simd(0x0c, ...new Array(16).fill(0)); }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Mul(): this { return this.simd(0xe6); }
   /** a·b + c per lane, fused where the CPU has FMA (relaxed SIMD). */

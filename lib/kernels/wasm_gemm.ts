@@ -10,7 +10,8 @@
  * V8 spill registers: measured). Strides make Aᵀ and Bᵀ free. Every element of C is summed over k in the same
  * order whatever the blocking or thread split, so results are deterministic.
  */
-import { F32, FunctionBuilder, I32, MemoryImport, anyMemory, V128, WasmMemory, instantiate, moduleBytes } from "./wasm_assembler";
+import * as v8 from "v8";
+import { F32, FunctionBuilder, I32, MemoryImport, V128, WasmMemory, anyMemory, instantiate, moduleBytes } from "./wasm_assembler";
 
 /** Rows of C per micro-kernel call: A is packed in groups this tall. */
 export const MR = 4;
@@ -203,6 +204,9 @@ export function gemmModuleBytes(memory: MemoryImport): Uint8Array {
 
 /** Instantiates the kernels on `memory`, or returns null if this engine cannot compile them (no relaxed SIMD). */
 export function instantiateGemm(memory: WasmMemory, shared: boolean): GemmExports | null {
+  // Relaxed SIMD is finished and on by default from V8 11.4 (Node 22); Node 20's V8 has it behind this flag, which
+  // is process-wide and read when a module is compiled.
+  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
   try {
     return instantiate(gemmModuleBytes(anyMemory(shared)), memory) as unknown as GemmExports;
   } catch {
@@ -216,7 +220,8 @@ export const KC = 256;
 export const MC = 64;
 /**
  * Columns of B packed at a time, so that a vocabulary-wide B is not streamed from memory once per block of rows
- * (a 512 × 32000 × 288 LM head went from ~25 to 55–75 GFLOP/s on 2 threads; 1024 and 2048 measured alike).
+ * (a 512 × 32000 × 288 LM head, in isolation on 2 threads: 55–84 GFLOP/s with 1,024 or 2,048 columns, which
+ * measured alike on this noisy VM).
  */
 export const NC = 2048;
 
@@ -233,6 +238,30 @@ export const enum Job {
 
 /** Scratch memory of one thread (byte offsets into the wasm memory), laid out in an Int32Array. */
 export const enum Scratch { packA, packB, tile, size }
+
+/** Slots of the control block a pool shares with its worker threads (Int32 indices; lib/kernels/gemm_pool.ts). */
+export const enum Control {
+  /** Bumped once per job; workers wait on it. */
+  seq,
+  /** Workers that finished the current job. */
+  done,
+  /** Set by a worker whose share threw. */
+  failed,
+  /** Workers that are up and waiting for jobs. */
+  ready,
+  job = 8,
+  scratch = job + Job.size,
+}
+
+/** Where a thread's scratch starts in the control block. */
+export const scratchSlot = (thread: number): number => Control.scratch + thread * Scratch.size;
+
+/** What a worker needs, sent as its workerData. */
+export interface GemmWorkerData {
+  memory: WasmMemory;
+  control: SharedArrayBuffer;
+  thread: number;
+}
 
 /**
  * k is cut into blocks of equal length near KC (at most 1.5·KC): every block but the first adds to C, a pass over

@@ -1,7 +1,7 @@
 /**
  * Direct access to tensors of the wasm backend: each float32 tensor is a range of the WebAssembly memory, which
- * JavaScript can read and write as a Float32Array. lib/kernels/wasm_matmul.ts uses this for its cache-friendly
- * transpose. Everything here checks the backend's shape first and returns null when it is not what
+ * JavaScript can read and write as a Float32Array, and our own kernels (wasm_gemm.ts, wasm_adamw.ts) can work on
+ * in place. Everything here checks the backend's shape first and returns null when it is not what
  * tfjs-backend-wasm 4.22 looks like, so callers fall back to tfjs's own kernels.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -45,11 +45,15 @@ function heap(be: WasmBackendInternals): Float32Array {
   return new Float32Array(buffer);
 }
 
+/** Byte offset of a float32 tensor's data in wasm memory, or null if it has none there. */
+export function offsetOf(be: WasmBackendInternals, t: tf.TensorInfo): number | null {
+  return t.dtype === "float32" ? be.dataIdMap.get(t.dataId)?.memoryOffset ?? null : null;
+}
+
 /** A float32 tensor's data as a view into wasm memory (no copy), or null if it has none there. */
 export function viewOf(be: WasmBackendInternals, t: tf.TensorInfo): Float32Array | null {
-  if (t.dtype !== "float32") return null;
-  const offset = be.dataIdMap.get(t.dataId)?.memoryOffset;
-  if (offset == null) return null;
+  const offset = offsetOf(be, t);
+  if (offset === null) return null;
   const size = t.shape.reduce((a, b) => a * b, 1);
   return heap(be).subarray(offset / 4, offset / 4 + size);
 }

@@ -15,7 +15,6 @@ import * as tf from "@tensorflow/tfjs";
 import { gemmPoolFor } from "./gemm_pool";
 import { Job } from "./wasm_gemm";
 import { WasmBackendInternals, viewOf, wasmInternals } from "./wasm_heap";
-import { wasmThreads } from "./wasm_threads";
 
 type MatMulCall = (
   aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
@@ -216,15 +215,27 @@ const stripOnes = (dims: number[]): number[] => {
   return first < 0 ? [] : dims.slice(first);
 };
 
+/** Sizes and memory of a product a [...A, M, K] · b [...B, K, N] (read through the transpose flags). */
+interface ProductLayout {
+  m: number;
+  k: number;
+  n: number;
+  batchA: number;
+  batchB: number;
+  /** The output's batch shape. */
+  outer: number[];
+  a: { id: number; memoryOffset: number };
+  b: { id: number; memoryOffset: number };
+}
+
 /**
- * The product on Llama Lab's own FMA kernels (lib/kernels/wasm_gemm.ts), reading transposed operands through
- * strides instead of transposing them; null when they are not available or the layout is not one they take
- * (mismatched or general broadcast batches), so the caller runs another path.
+ * The layout of a product whose batches are one of: all of a's against one b, one a against all of b's, or equal;
+ * null for anything else (mismatched inner sizes, general broadcasts, empty or unplaced operands), which the
+ * original kernel handles, with its error messages.
  */
-function gemmMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
-  const threads = wasmThreads() ?? 1;
-  const pool = gemmPoolFor(be, threads);
-  if (pool === null) return null;
+function productLayout(
+  be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
+): ProductLayout | null {
   const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
   const [k2, n] = transposeB ? b.shape.slice(-2).reverse() : b.shape.slice(-2);
   const outerA = a.shape.slice(0, -2);
@@ -232,10 +243,27 @@ function gemmMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo
   const batchA = sizeOf(outerA);
   const batchB = sizeOf(outerB);
   const simple = batchA === 1 || batchB === 1 || tf.util.arraysEqual(stripOnes(outerA), stripOnes(outerB));
-  const aOffset = be.dataIdMap.get(a.dataId)?.memoryOffset;
-  const bOffset = be.dataIdMap.get(b.dataId)?.memoryOffset;
-  if (k !== k2 || m * k * n === 0 || !simple || aOffset == null || bOffset == null) return null;
+  const aInfo = be.dataIdMap.get(a.dataId);
+  const bInfo = be.dataIdMap.get(b.dataId);
+  if (k !== k2 || m * k * n === 0 || !simple || aInfo?.memoryOffset == null || bInfo?.memoryOffset == null) return null;
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  return {
+    m, k, n, batchA, batchB, outer,
+    a: { id: aInfo.id, memoryOffset: aInfo.memoryOffset },
+    b: { id: bInfo.id, memoryOffset: bInfo.memoryOffset },
+  };
+}
+
+/**
+ * The product on Llama Lab's own FMA kernels (lib/kernels/wasm_gemm.ts), reading transposed operands through
+ * strides instead of transposing them; null when they are not available or the layout is not one they take
+ * (mismatched or general broadcast batches), so the caller runs another path.
+ */
+function gemmMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
+  const pool = gemmPoolFor(be);
+  const layout = pool === null ? null : productLayout(be, a, b, transposeA, transposeB);
+  if (pool === null || layout === null) return null;
+  const { m, k, n, batchA, batchB, outer } = layout;
   const out = be.makeOutput([...outer, m, n], "float32");
   const job = pool.job;
   // Strides in bytes: A[i, k] = a[i·rsA + k·csA], B[k, j] = b[k·rsB + j·csB].
@@ -243,8 +271,8 @@ function gemmMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo
   job[Job.csA] = transposeA ? 4 * m : 4;
   job[Job.rsB] = transposeB ? 4 : 4 * n;
   job[Job.csB] = transposeB ? 4 * k : 4;
-  job[Job.a] = aOffset;
-  job[Job.b] = bOffset;
+  job[Job.a] = layout.a.memoryOffset;
+  job[Job.b] = layout.b.memoryOffset;
   job[Job.c] = be.dataIdMap.get(out.dataId)!.memoryOffset!;
   job[Job.n] = n;
   job[Job.k] = k;
@@ -260,7 +288,7 @@ function gemmMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo
   job[Job.bBatch] = batchB === 1 ? 0 : 4 * k * n;
   job[Job.cBatch] = 4 * m * n;
   try {
-    pool.run(batches * m * n * k >= PARALLEL_MIN ? threads : 1);
+    pool.run(batches * m * n * k >= PARALLEL_MIN ? pool.threads : 1);
   } catch (e) {
     be.disposeData(out.dataId);
     throw e;
@@ -270,18 +298,9 @@ function gemmMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo
 
 /** a [...A, M, K] · b [...B, K, N] with no transposes, as fast-path 2-D matmuls; `fallback` for odd broadcasts. */
 function plainMatMul(be: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, fallback: () => tf.TensorInfo): tf.TensorInfo {
-  const [m, k] = a.shape.slice(-2);
-  const [k2, n] = b.shape.slice(-2);
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
-  const aInfo = be.dataIdMap.get(a.dataId);
-  const bInfo = be.dataIdMap.get(b.dataId);
-  // Mismatched inner sizes get the original kernel's error message; general broadcasts its general loop.
-  const simple = batchA === 1 || batchB === 1 || tf.util.arraysEqual(stripOnes(outerA), stripOnes(outerB));
-  if (k !== k2 || m * k * n === 0 || !simple || aInfo?.memoryOffset == null || bInfo?.memoryOffset == null) return fallback();
-  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const layout = productLayout(be, a, b, false, false);
+  if (layout === null) return fallback();
+  const { m, k, n, batchA, batchB, outer, a: aInfo, b: bInfo } = layout;
   const call = matMulCall(be);
   if (batchB === 1) {
     // One shared right operand (a weight): all batches of a are just more rows. [A·M, K]·[K, N].

@@ -1,6 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { fusedAdamW } from "../kernels/wasm_adamw";
+import { AdamWScalars, fusedAdamW } from "../kernels/wasm_adamw";
 import { OWNS_TENSORS } from "../ownership";
+
+/** Each constant as a float32 scalar tensor (what the tf ops compute with). */
+function scalarsOf(numbers: AdamWScalars): Record<keyof AdamWScalars, tf.Scalar> {
+  const entries = Object.entries(numbers).map(([name, value]) => [name, tf.scalar(value)]);
+  return Object.fromEntries(entries) as Record<keyof AdamWScalars, tf.Scalar>;
+}
 
 /** A learning rate: a constant, or a schedule `step → lr` where `step` counts updates already taken (0 first). */
 export type LearningRate = number | ((step: number) => number);
@@ -165,53 +171,36 @@ export class AdamW {
     const lr = this.lrAt(this.steps);
     const { beta1, beta2, eps } = this;
     tf.tidy(() => {
-      // Scalars are uploaded once per step, not once per parameter and use (~7 × 39 uploads per step of the 3.3M
-      // model); the per-step-count ones are shared by every parameter at the same t (usually all of them).
-      const oneMinusBeta1 = tf.scalar(1 - beta1);
-      const beta2Scalar = tf.scalar(beta2);
-      const oneMinusBeta2 = tf.scalar(1 - beta2);
-      const epsScalar = tf.scalar(eps);
-      const decayFactor = tf.scalar(1 - lr * this.weightDecay);
-      const perT = new Map<number, { bc2Sqrt: tf.Scalar; stepSize: tf.Scalar }>();
-      const atStep = (t: number) => {
-        let s = perT.get(t);
-        if (s === undefined) {
-          s = { bc2Sqrt: tf.scalar(Math.sqrt(1 - beta2 ** t)), stepSize: tf.scalar(lr / (1 - beta1 ** t)) };
-          perT.set(t, s);
+      // The constants of update number t, shared by every parameter at the same t (usually all of them). The fused
+      // wasm kernel takes them as numbers; the tf ops get them uploaded once per t, not once per parameter and use
+      // (~7 × 39 uploads per step of the 3.3M model), and only if some parameter takes that path.
+      const perT = new Map<number, { numbers: AdamWScalars; tensors?: Record<keyof AdamWScalars, tf.Scalar> }>();
+      const constantsAt = (t: number) => {
+        let c = perT.get(t);
+        if (c === undefined) {
+          const numbers: AdamWScalars = {
+            decayFactor: 1 - lr * this.weightDecay,
+            oneMinusBeta1: 1 - beta1,
+            beta2,
+            oneMinusBeta2: 1 - beta2,
+            bc2Sqrt: Math.sqrt(1 - beta2 ** t),
+            eps,
+            stepSize: lr / (1 - beta1 ** t),
+          };
+          c = { numbers };
+          perT.set(t, c);
         }
-        return s;
+        return c;
       };
       for (const [param, grad] of updates) {
         const slot = this.slotFor(param);
         const t = slot.step + 1;
-        // On the wasm backend one fused SIMD pass does all of the below, bit-identically (lib/kernels/wasm_adamw.ts);
-        // its constants are the same expressions as the tf.scalar's here, rounded to float32 the same way.
-        const fused = fusedAdamW(param.variable, grad, slot.m, slot.v, param.decays && this.weightDecay !== 0, {
-          decayFactor: 1 - lr * this.weightDecay,
-          oneMinusBeta1: 1 - beta1,
-          beta2,
-          oneMinusBeta2: 1 - beta2,
-          bc2Sqrt: Math.sqrt(1 - beta2 ** t),
-          eps,
-          stepSize: lr / (1 - beta1 ** t),
-        });
-        if (fused !== null) {
-          const [p, m, v] = fused;
-          slot.m.assign(m);
-          slot.v.assign(v);
-          param.variable.assign(p);
-          slot.step = t;
-          continue;
-        }
-        const { bc2Sqrt, stepSize } = atStep(t);
-        const g = grad.dtype === "float32" ? grad : tf.cast(grad, "float32");
-        let p: tf.Tensor = param.variable;
-        if (param.decays && this.weightDecay !== 0) p = tf.mul(p, decayFactor);
-        // PyTorch updates m with lerp(m, g, 1−β1), i.e. m + (1−β1)·(g − m); same rounding here.
-        const m = tf.add(slot.m, tf.mul(oneMinusBeta1, tf.sub(g, slot.m)));
-        const v = tf.add(tf.mul(slot.v, beta2Scalar), tf.mul(tf.square(g), oneMinusBeta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), epsScalar); // sqrt(v)/sqrt(1−β2^t) + eps
-        p = tf.sub(p, tf.div(tf.mul(m, stepSize), denom)); // p − (lr/(1−β1^t))·m/denom
+        const constants = constantsAt(t);
+        const decays = param.decays && this.weightDecay !== 0;
+        // On the wasm backend one fused SIMD pass does the update, bit-identically (lib/kernels/wasm_adamw.ts).
+        const [p, m, v] = fusedAdamW(param.variable, grad, slot.m, slot.v, decays, constants.numbers) ?? this.tfOpUpdate(
+          param.variable, grad, slot, decays, (constants.tensors ??= scalarsOf(constants.numbers)),
+        );
         slot.m.assign(m);
         slot.v.assign(v);
         param.variable.assign(p);
@@ -219,6 +208,20 @@ export class AdamW {
       }
     });
     this.steps += 1;
+  }
+
+  /** The update as tf ops (any backend): [p', m', v']. */
+  private tfOpUpdate(
+    param: tf.Variable, grad: tf.Tensor, slot: Slot, decays: boolean,
+    c: Record<keyof AdamWScalars, tf.Scalar>,
+  ): [tf.Tensor, tf.Tensor, tf.Tensor] {
+    const g = grad.dtype === "float32" ? grad : tf.cast(grad, "float32");
+    const p = decays ? tf.mul(param, c.decayFactor) : param;
+    // PyTorch updates m with lerp(m, g, 1−β1), i.e. m + (1−β1)·(g − m); same rounding here.
+    const m = tf.add(slot.m, tf.mul(c.oneMinusBeta1, tf.sub(g, slot.m)));
+    const v = tf.add(tf.mul(slot.v, c.beta2), tf.mul(tf.square(g), c.oneMinusBeta2));
+    const denom = tf.add(tf.div(tf.sqrt(v), c.bc2Sqrt), c.eps); // sqrt(v)/sqrt(1−β2^t) + eps
+    return [tf.sub(p, tf.div(tf.mul(m, c.stepSize), denom)), m, v]; // p − (lr/(1−β1^t))·m/denom
   }
 
   /** A copy of the optimizer state as plain arrays, for checkpoints. */
