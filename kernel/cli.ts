@@ -30,6 +30,8 @@ export function main(argv: string[]): void {
     });
   } else if (command === "install") {
     require(path.resolve(__dirname, "..", "..", "install.js")).main(rest);
+  } else if (command === "--help" || command === "-h" || command === "help") {
+    console.log(USAGE);
   } else {
     console.error(command ? `llamalab: unknown command '${command}'.\n${USAGE}` : USAGE);
     process.exit(command ? 2 : 0);

@@ -85,6 +85,10 @@ describe("sampling", () => {
     const z = roots.reduce((a, b) => a + b, 0);
     assert.ok(maxAbsDiff(samplingDistribution(logits, { temperature: 2 }), roots.map((r) => r / z)) < 1e-12);
     assert.deepEqual(Array.from(samplingDistribution(logits, { temperature: 0 })), [1, 0, 0, 0]);
+    // Unfiltered (no sort) and "top-k = all" (sorted) give the same distribution on a wide random vocabulary.
+    const rng = new Random(3);
+    const wide = Array.from({ length: 5000 }, () => 8 * rng.next() - 4);
+    assert.ok(maxAbsDiff(samplingDistribution(wide, { temperature: 0.7 }), samplingDistribution(wide, { temperature: 0.7, topK: 5000 })) < 1e-15);
   });
 
   it("draws with the frequencies of the distribution, the same draws for the same seed", () => {
@@ -159,6 +163,22 @@ describe("generate", () => {
     const stopped = await generate(model, [1, 2, 3], { maxNewTokens: 12, seed: 5, topK: 20, topP: 0.95, stopTokens: [stop] });
     assert.deepEqual(stopped.newTokens[0], a.newTokens[0].slice(0, firstAt + 1));
     assert.deepEqual(stopped.finishReasons, ["stop"]);
+  });
+
+  it("warns once (console.warn) when prompt + maxNewTokens goes past max_position_embeddings, and not up to it", async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+    try {
+      await generate(model, [[1, 2, 3, 4], [5, 6]], { maxNewTokens: 60, greedy: true }); // 4 + 60 = 64: fits
+      assert.deepEqual(warnings, []);
+      const past = await generate(model, [1, 2, 3, 4], { maxNewTokens: 62, greedy: true });
+      assert.equal(past.newTokens[0].length, 62, "it still generates");
+      assert.equal(warnings.length, 1, "one warning per call, not per token");
+      assert.match(warnings[0], /prompt \(4 tokens\) plus maxNewTokens \(62\) reaches 66 tokens, past the config's max_position_embeddings=64/);
+    } finally {
+      console.warn = original;
+    }
   });
 
   it("leaks no tensors and rejects bad input by name", async () => {

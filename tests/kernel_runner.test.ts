@@ -35,6 +35,17 @@ describe("llamalab run (headless notebooks)", function () {
   this.timeout(600000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llamalab-run-"));
 
+  it("llamalab --help prints the usage on stdout and exits 0; an unknown command exits 2 naming it", () => {
+    for (const flag of ["--help", "-h", "help"]) {
+      const r = spawnSync(process.execPath, [BIN, flag], { encoding: "utf8" });
+      assert.equal(r.status, 0, flag);
+      assert.match(r.stdout, /Usage:[\s\S]*llamalab run NOTEBOOK[\s\S]*llamalab install/, flag);
+    }
+    const bad = spawnSync(process.execPath, [BIN, "trian"], { encoding: "utf8" });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown command 'trian'/);
+  });
+
   it("parses -p values as JSON when they are JSON, as text otherwise", () => {
     assert.deepEqual(parseParameter("steps=10"), ["steps", 10]);
     assert.deepEqual(parseParameter("name=tiny"), ["name", "tiny"]);

@@ -404,6 +404,25 @@ describe("DataParallelTrainer", function () {
     });
   });
 
+  it("a NaN gradient stops trainStep with an error naming the step, and no replica updated", async () => {
+    const model = new LlamaForCausalLM(config, { seed: 99 });
+    const weights = stateDict(model);
+    model.dispose();
+    // An infinite final-norm gain makes the logits ±Inf, so the loss and every gradient are NaN.
+    const poisoned = new Map(weights);
+    const norm = weights.get("model.norm.weight")!;
+    const data = Float32Array.from(norm.data);
+    data[0] = Infinity;
+    poisoned.set("model.norm.weight", { shape: norm.shape, data });
+    const bits = (m: ReadonlyMap<string, Float32Tensor>) => [...m.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("hex"));
+    await withTrainer({ workers: 2, config, initialParameters: poisoned }, async (t) => {
+      await assert.rejects(t.trainStep(batchesFor(8)(0)), /trainStep: the gradients of step 1 are not finite .*weights are as after step 0/);
+      assert.deepEqual(bits(await t.parameters()), bits(poisoned), "the coordinator's weights did not move");
+      const replicas = await t.replicaParameters();
+      assert.ok(Buffer.from(replicas[1].buffer).equals(Buffer.from(replicas[0].buffer)), "replicas agree");
+    });
+  });
+
   it("starts from given weights, leaks no coordinator tensors, and rejects bad options clearly", async () => {
     const model = new LlamaForCausalLM(config, { seed: 99 });
     const weights = stateDict(model);

@@ -383,6 +383,36 @@ describe("train/loop", () => {
     toy.dispose();
   });
 
+  for (const clipNorm of [undefined, 1]) {
+    it(`a NaN gradient stops training with an error naming the step, the update not applied (clipNorm ${clipNorm})`, async () => {
+      // loss = Σ w·c: gradient c, so a NaN in this step's c is a NaN gradient.
+      const w = tf.variable(tf.tensor1d([0.5, -1]));
+      const opt = new AdamW([["w", w]], { lr: 0.1, weightDecay: 0 });
+      const coefs = [[1, 2], [3, -1], [NaN, 1], [1, 1]].map((c) => tf.tensor1d(c));
+      let afterStep2: number[] = [];
+      let tensorsAfterStep2 = 0; // once the optimizer holds its moments
+      await assert.rejects(
+        trainSteps({
+          params: [["w", w]], optimizer: opt, batches: coefs, steps: 4, clipNorm,
+          lossFn: (k) => ({ loss: tf.sum(tf.mul(w, k)) as tf.Scalar }),
+          onStep: (log) => {
+            if (log.step !== 2) return;
+            afterStep2 = Array.from(w.dataSync());
+            tensorsAfterStep2 = tf.memory().numTensors;
+          },
+        }),
+        (err: Error) => /gradients of step 3 are not finite/.test(err.message) && /weights are as after step 2/.test(err.message),
+      );
+      assert.equal(afterStep2.length, 2, "steps 1 and 2 ran");
+      assert.deepEqual(Array.from(w.dataSync()), afterStep2, "the weights are those after step 2");
+      assert.ok(afterStep2.every(Number.isFinite));
+      assert.equal(opt.stepCount, 2, "the optimizer did not count the refused step");
+      assert.equal(tf.memory().numTensors, tensorsAfterStep2, "the failed step leaves no tensors behind");
+      opt.dispose();
+      tf.dispose([w, ...coefs]);
+    });
+  }
+
   it("clips with clipNorm: the first update equals AdamW's on the clipped gradient", async () => {
     // loss = Σ w·c has gradient c; with a large eps the Adam step depends on the gradient's scale.
     const c = [3, 4];

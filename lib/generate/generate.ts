@@ -68,6 +68,20 @@ function defaultStops(eos: number | number[] | null): number[] {
 }
 
 /**
+ * Says so (once per call, on stderr) when the longest prompt plus `maxNewTokens` reaches positions the model was
+ * not configured for: RoPE still computes them, so nothing fails, but such positions were never trained.
+ */
+function warnPastContext(promptLen: number, maxNewTokens: number, maxPositions: number): void {
+  const last = promptLen + maxNewTokens;
+  if (last <= maxPositions) return;
+  console.warn(
+    `generate: the prompt (${promptLen} tokens) plus maxNewTokens (${maxNewTokens}) reaches ${last} tokens, past the ` +
+      `config's max_position_embeddings=${maxPositions}. RoPE still computes those positions but the model never saw them ` +
+      `in training, so text past token ${maxPositions} is usually worse; shorten the prompt or lower maxNewTokens.`,
+  );
+}
+
+/**
  * Continues each prompt by up to `maxNewTokens` tokens. Prompts of different lengths are left-padded and masked,
  * with positions counted from each row's first real token, so every row gets the tokens it would get alone.
  * Stops early when every row has produced a stop token, or on a kernel interrupt.
@@ -93,6 +107,7 @@ export async function generate(
 
   const b = prompts.length;
   const promptLen = Math.max(...prompts.map((p) => p.length));
+  warnPastContext(promptLen, maxNewTokens, config.max_position_embeddings);
   const padded = prompts.map((p) => [...new Array(promptLen - p.length).fill(padId), ...p]); // left padding
   const mask = prompts.map((p) => [...new Array(promptLen - p.length).fill(0), ...new Array(p.length).fill(1)]);
   const anyPadding = prompts.some((p) => p.length < promptLen);

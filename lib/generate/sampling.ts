@@ -51,13 +51,18 @@ export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOp
     probs[argMax(logits)] = 1;
     return probs;
   }
-  // Sorted once, most likely first; both filters keep a prefix of this order.
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-  const max = logits[order[0]];
+  const max = logits[argMax(logits)];
   let total = 0;
   for (let i = 0; i < n; i++) total += probs[i] = Math.exp((logits[i] - max) / temperature);
   let keep = Math.min(n, opts.topK ?? n);
   const topP = opts.topP ?? 1;
+  if (keep === n && topP >= 1) {
+    // Nothing filtered: no need to sort the vocabulary (a 32,000-entry sort costs about as much as a decoding step).
+    for (let i = 0; i < n; i++) probs[i] /= total;
+    return probs;
+  }
+  // Sorted once, most likely first; both filters keep a prefix of this order.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
   if (topP < 1) {
     let mass = 0;
     for (let r = 0; r < keep; r++) {

@@ -21,6 +21,7 @@ import { OWNS_TENSORS } from "../ownership";
 import { Precision } from "../precision/formats";
 import { DynamicLossScaler } from "../precision/loss_scaler";
 import { LearningRate, learningRateAt } from "../train/adamw";
+import { nonFiniteGradientError } from "../train/loop";
 import {
   TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
 } from "../trainer/training_arguments";
@@ -400,6 +401,7 @@ export class DataParallelTrainer {
     }
     const clipNorm = this.settings.clipNorm;
     const gradNorm = skipped ? NaN : clipNorm !== undefined ? clipFlatInPlace(reduced, clipNorm) : flatNorm(reduced);
+    if (!skipped && !Number.isFinite(gradNorm)) throw nonFiniteGradientError("DataParallelTrainer.trainStep", step, gradNorm, loss);
     let lr = NaN;
     if (!skipped) {
       lr = this.currentLr();

@@ -116,12 +116,25 @@ function checkedGradOutput(
   return { value: out.loss, grads: out.grads };
 }
 
+/**
+ * The error a training loop throws instead of applying an update whose gradients hold Inf or NaN: which step,
+ * what the numbers were, that the weights are unchanged, and what usually causes it.
+ */
+export function nonFiniteGradientError(where: string, step: number, gradNorm: number, loss: number): Error {
+  return new Error(
+    `${where}: the gradients of step ${step} are not finite (global norm ${gradNorm}, loss ${loss}), so that update was ` +
+      `not applied: the weights are as after step ${step - 1}. Usual causes: a learning rate too high (lower it or add ` +
+      "warm-up), no gradient clipping (trainSteps' clipNorm or TrainingArguments' maxGradNorm, e.g. 1.0), fp16 without a loss scaler, or bad inputs (check the batch).",
+  );
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Runs up to `steps` optimizer updates: loss and gradients by tf.variableGrads, optional global-norm
  * clipping, an AdamW step, one device read per step for the logged numbers, then `onStep`, then a yield
- * to the event loop so a kernel interrupt or UI update can run. Returns the logs of the steps taken.
+ * to the event loop so a kernel interrupt or UI update can run. Returns the logs of the steps taken. Gradients
+ * holding Inf or NaN stop the run with an error before their update, so the weights stay those of the last step.
  */
 export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog[]> {
   checkOptions(opts);
@@ -173,6 +186,11 @@ export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog
         gradNorm = globalNorm(nonNull);
         pending.push(gradNorm);
         update = nonNull;
+      }
+      // A non-finite gradient would turn every weight it touches into NaN: refuse the update, keep the weights.
+      if (Object.keys(update).length > 0) {
+        const norm = gradNorm.dataSync()[0];
+        if (!Number.isFinite(norm)) throw nonFiniteGradientError("trainSteps", optimizer.stepCount + 1, norm, loss.dataSync()[0]);
       }
       optimizer.step(update);
       // One transfer per step for every number we log.
