@@ -15,7 +15,9 @@ function option(args: string[], name: string): string | undefined {
 /** Entry point of the `llamalab` command. */
 export function main(argv: string[]): void {
   const [command, ...rest] = argv;
-  if (command === "kernel") {
+  if (command === "help" || argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+  } else if (command === "kernel") {
     const configPath = option(rest, "--config-path");
     if (!configPath) {
       console.error(`llamalab kernel: --config-path FILE is required (Jupyter passes its connection file).\n${USAGE}`);
@@ -30,8 +32,6 @@ export function main(argv: string[]): void {
     });
   } else if (command === "install") {
     require(path.resolve(__dirname, "..", "..", "install.js")).main(rest);
-  } else if (command === "--help" || command === "-h" || command === "help") {
-    console.log(USAGE);
   } else {
     console.error(command ? `llamalab: unknown command '${command}'.\n${USAGE}` : USAGE);
     process.exit(command ? 2 : 0);

@@ -34,7 +34,7 @@ export { AdamW, decayMatricesOnly } from "./train/adamw";
 export type { AdamWOptions, AdamWState, LearningRate } from "./train/adamw";
 export { clipGradNorm, globalNorm } from "./train/clip";
 export { maskedCrossEntropy, crossEntropy, IGNORE_INDEX } from "./train/losses";
-export { trainSteps } from "./train/loop";
+export { NonFiniteGradientError, trainSteps } from "./train/loop";
 export type { StepLog, LossOutput, TrainStepsOptions } from "./train/loop";
 
 export * from "./model";

@@ -85,10 +85,14 @@ describe("sampling", () => {
     const z = roots.reduce((a, b) => a + b, 0);
     assert.ok(maxAbsDiff(samplingDistribution(logits, { temperature: 2 }), roots.map((r) => r / z)) < 1e-12);
     assert.deepEqual(Array.from(samplingDistribution(logits, { temperature: 0 })), [1, 0, 0, 0]);
-    // Unfiltered (no sort) and "top-k = all" (sorted) give the same distribution on a wide random vocabulary.
+    // Unfiltered (no sort) against the sorted top-k path on a wide random vocabulary whose one impossible token
+    // (logit −∞, probability 0) is all that top-k = n − 1 drops: the same distribution.
     const rng = new Random(3);
     const wide = Array.from({ length: 5000 }, () => 8 * rng.next() - 4);
-    assert.ok(maxAbsDiff(samplingDistribution(wide, { temperature: 0.7 }), samplingDistribution(wide, { temperature: 0.7, topK: 5000 })) < 1e-15);
+    wide[1234] = -Infinity;
+    const unfiltered = samplingDistribution(wide, { temperature: 0.7 });
+    assert.equal(unfiltered[1234], 0);
+    assert.ok(maxAbsDiff(unfiltered, samplingDistribution(wide, { temperature: 0.7, topK: 4999 })) < 1e-15);
   });
 
   it("draws with the frequencies of the distribution, the same draws for the same seed", () => {
@@ -165,17 +169,21 @@ describe("generate", () => {
     assert.deepEqual(stopped.finishReasons, ["stop"]);
   });
 
-  it("warns once (console.warn) when prompt + maxNewTokens goes past max_position_embeddings, and not up to it", async () => {
+  it("warns once (console.warn) when generation feeds positions past max_position_embeddings, and not up to it", async () => {
     const warnings: string[] = [];
     const original = console.warn;
     console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
     try {
-      await generate(model, [[1, 2, 3, 4], [5, 6]], { maxNewTokens: 60, greedy: true }); // 4 + 60 = 64: fits
+      // The last new token is never fed back: 4 + 61 feeds positions 0..63, exactly max_position_embeddings = 64.
+      await generate(model, [[1, 2, 3, 4], [5, 6]], { maxNewTokens: 61, greedy: true });
+      await generate(model, Array.from({ length: 70 }, (_, i) => i % 50), { maxNewTokens: 0 }); // no forward pass at all
       assert.deepEqual(warnings, []);
       const past = await generate(model, [1, 2, 3, 4], { maxNewTokens: 62, greedy: true });
       assert.equal(past.newTokens[0].length, 62, "it still generates");
       assert.equal(warnings.length, 1, "one warning per call, not per token");
-      assert.match(warnings[0], /prompt \(4 tokens\) plus maxNewTokens \(62\) reaches 66 tokens, past the config's max_position_embeddings=64/);
+      assert.match(warnings[0], /prompt \(4 tokens\) plus maxNewTokens \(62\) feeds the model 65 positions, past the config's max_position_embeddings=64.*lower maxNewTokens to 61 or less/);
+      await generate(model, Array.from({ length: 64 }, (_, i) => i % 50), { maxNewTokens: 2, greedy: true });
+      assert.match(warnings[1], /feeds the model 65 positions.*shorten the prompt/);
     } finally {
       console.warn = original;
     }

@@ -35,11 +35,11 @@ describe("llamalab run (headless notebooks)", function () {
   this.timeout(600000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llamalab-run-"));
 
-  it("llamalab --help prints the usage on stdout and exits 0; an unknown command exits 2 naming it", () => {
-    for (const flag of ["--help", "-h", "help"]) {
-      const r = spawnSync(process.execPath, [BIN, flag], { encoding: "utf8" });
-      assert.equal(r.status, 0, flag);
-      assert.match(r.stdout, /Usage:[\s\S]*llamalab run NOTEBOOK[\s\S]*llamalab install/, flag);
+  it("llamalab --help (also after a command) prints the usage on stdout and exits 0; an unknown command exits 2 naming it", () => {
+    for (const flag of [["--help"], ["-h"], ["help"], ["run", "--help"], ["install", "-h"]]) {
+      const r = spawnSync(process.execPath, [BIN, ...flag], { encoding: "utf8" });
+      assert.equal(r.status, 0, flag.join(" "));
+      assert.match(r.stdout, /Usage:[\s\S]*llamalab run NOTEBOOK[\s\S]*llamalab install/, flag.join(" "));
     }
     const bad = spawnSync(process.execPath, [BIN, "trian"], { encoding: "utf8" });
     assert.equal(bad.status, 2);

@@ -14,7 +14,7 @@ import { SCALED_STEP_METRICS, mixedPrecisionGradFn } from "../lib/precision/scal
 import { Random } from "../lib/random";
 import { AdamW, LearningRate } from "../lib/train/adamw";
 import { IGNORE_INDEX } from "../lib/train/losses";
-import { trainSteps } from "../lib/train/loop";
+import { NonFiniteGradientError, trainSteps } from "../lib/train/loop";
 import { makeSchedule } from "../lib/trainer/schedules";
 import { LlamaForSequenceClassification } from "../lib/model/sequence_classification";
 import { Trainer } from "../lib/trainer/trainer";
@@ -404,7 +404,7 @@ describe("DataParallelTrainer", function () {
     });
   });
 
-  it("a NaN gradient stops trainStep with an error naming the step, and no replica updated", async () => {
+  it("a NaN gradient stops trainStep and train() with an error naming the step, no replica updated, the trainer kept", async () => {
     const model = new LlamaForCausalLM(config, { seed: 99 });
     const weights = stateDict(model);
     model.dispose();
@@ -414,12 +414,23 @@ describe("DataParallelTrainer", function () {
     const data = Float32Array.from(norm.data);
     data[0] = Infinity;
     poisoned.set("model.norm.weight", { shape: norm.shape, data });
-    const bits = (m: ReadonlyMap<string, Float32Tensor>) => [...m.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("hex"));
+    const bits = (m: ReadonlyMap<string, Float32Tensor>) =>
+      [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, t]) => `${name}:${Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("hex")}`);
+    const isNaNError = (err: Error) => err instanceof NonFiniteGradientError && err.step === 1 && /weights are as after step 0/.test(err.message);
     await withTrainer({ workers: 2, config, initialParameters: poisoned }, async (t) => {
-      await assert.rejects(t.trainStep(batchesFor(8)(0)), /trainStep: the gradients of step 1 are not finite .*weights are as after step 0/);
+      await assert.rejects(t.trainStep(batchesFor(8)(0)), isNaNError);
       assert.deepEqual(bits(await t.parameters()), bits(poisoned), "the coordinator's weights did not move");
       const replicas = await t.replicaParameters();
       assert.ok(Buffer.from(replicas[1].buffer).equals(Buffer.from(replicas[0].buffer)), "replicas agree");
+    });
+    // Through train(): the workers stay up (the weights can still be read) and the last good weights are checkpointed.
+    const dir = tmpDir();
+    await withTrainer({ workers: 2, config, initialParameters: poisoned, checkpointDir: dir }, async (t) => {
+      await assert.rejects(t.train({ steps: 3, batches: batchesFor(8) }), isNaNError);
+      assert.deepEqual(bits(await t.parameters()), bits(poisoned), "the trainer still answers, with unchanged weights");
+      const saved = readDataParallelCheckpoint(dir);
+      assert.equal(saved.state.step, 0);
+      assert.deepEqual(bits(saved.params), bits(poisoned), "the checkpoint holds the last good weights");
     });
   });
 

@@ -68,16 +68,18 @@ function defaultStops(eos: number | number[] | null): number[] {
 }
 
 /**
- * Says so (once per call, on stderr) when the longest prompt plus `maxNewTokens` reaches positions the model was
- * not configured for: RoPE still computes them, so nothing fails, but such positions were never trained.
+ * Says so (once per call, on stderr) when generating feeds the model positions past max_position_embeddings: RoPE
+ * still computes them, so nothing fails, but the model was never trained on them. The last new token is only
+ * returned, never fed back, so prompt + maxNewTokens = max_position_embeddings + 1 still fits.
  */
 function warnPastContext(promptLen: number, maxNewTokens: number, maxPositions: number): void {
-  const last = promptLen + maxNewTokens;
-  if (last <= maxPositions) return;
+  const fed = maxNewTokens === 0 ? 0 : promptLen + maxNewTokens - 1;
+  if (fed <= maxPositions) return;
+  const fix = promptLen >= maxPositions ? "shorten the prompt" : `lower maxNewTokens to ${maxPositions - promptLen + 1} or less`;
   console.warn(
-    `generate: the prompt (${promptLen} tokens) plus maxNewTokens (${maxNewTokens}) reaches ${last} tokens, past the ` +
-      `config's max_position_embeddings=${maxPositions}. RoPE still computes those positions but the model never saw them ` +
-      `in training, so text past token ${maxPositions} is usually worse; shorten the prompt or lower maxNewTokens.`,
+    `generate: the prompt (${promptLen} tokens) plus maxNewTokens (${maxNewTokens}) feeds the model ${fed} positions, ` +
+      `past the config's max_position_embeddings=${maxPositions}. RoPE still computes them but the model never saw them ` +
+      `in training, so the tokens chosen there are usually worse; ${fix}.`,
   );
 }
 

@@ -21,7 +21,7 @@ import { OWNS_TENSORS } from "../ownership";
 import { Precision } from "../precision/formats";
 import { DynamicLossScaler } from "../precision/loss_scaler";
 import { LearningRate, learningRateAt } from "../train/adamw";
-import { nonFiniteGradientError } from "../train/loop";
+import { NonFiniteGradientError } from "../train/loop";
 import {
   TrainingArguments, computePrecision, learningRateSchedule, lossScalerFor, resolveTrainingArguments,
 } from "../trainer/training_arguments";
@@ -401,7 +401,7 @@ export class DataParallelTrainer {
     }
     const clipNorm = this.settings.clipNorm;
     const gradNorm = skipped ? NaN : clipNorm !== undefined ? clipFlatInPlace(reduced, clipNorm) : flatNorm(reduced);
-    if (!skipped && !Number.isFinite(gradNorm)) throw nonFiniteGradientError("DataParallelTrainer.trainStep", step, gradNorm, loss);
+    if (!skipped && !Number.isFinite(gradNorm)) throw new NonFiniteGradientError("DataParallelTrainer", step, gradNorm, loss);
     let lr = NaN;
     if (!skipped) {
       lr = this.currentLr();
@@ -448,7 +448,9 @@ export class DataParallelTrainer {
    * resumed run sees the same data order); with args.outputDir the checkpoint is written when the run ends. A
    * Jupyter interrupt stops it at the next step boundary: a checkpoint is written (when configured),
    * the final weights are kept for {@link parameters}, and the workers are terminated. A worker failure stops
-   * it with a {@link WorkerFailure} naming the worker and step; earlier checkpoints are untouched.
+   * it with a {@link WorkerFailure} naming the worker and step; earlier checkpoints are untouched. Gradients with a
+   * non-finite norm stop it with a {@link NonFiniteGradientError} before their update: the trainer stays usable,
+   * and the last good weights are checkpointed (when configured).
    */
   async train(run: DataParallelTrainOptions): Promise<DataParallelRunResult> {
     if (run == null || typeof run !== "object") throw new Error("DataParallelTrainer.train: pass { steps?, batches, onStep? }");
@@ -473,6 +475,11 @@ export class DataParallelTrainer {
       await this.settleUpdate();
       if (this.settings.saveAtEnd && logs.length > 0 && this.lastSavedStep !== this.steps) await this.saveCheckpoint(this.settings.checkpointDir!);
     } catch (e) {
+      if (e instanceof NonFiniteGradientError) {
+        // The workers are fine and hold the last good weights: keep them (and the trainer) and checkpoint them.
+        if (this.settings.checkpointDir !== undefined) await this.saveCheckpoint(this.settings.checkpointDir);
+        throw e;
+      }
       await this.pool.terminate();
       throw e;
     }

@@ -117,15 +117,19 @@ function checkedGradOutput(
 }
 
 /**
- * The error a training loop throws instead of applying an update whose gradients hold Inf or NaN: which step,
- * what the numbers were, that the weights are unchanged, and what usually causes it.
+ * Thrown instead of applying an update whose gradients have a non-finite global norm: an Inf or NaN gradient, or
+ * one so large that its square overflows float32. The weights and optimizer state are those after `step − 1`.
  */
-export function nonFiniteGradientError(where: string, step: number, gradNorm: number, loss: number): Error {
-  return new Error(
-    `${where}: the gradients of step ${step} are not finite (global norm ${gradNorm}, loss ${loss}), so that update was ` +
-      `not applied: the weights are as after step ${step - 1}. Usual causes: a learning rate too high (lower it or add ` +
-      "warm-up), no gradient clipping (trainSteps' clipNorm or TrainingArguments' maxGradNorm, e.g. 1.0), fp16 without a loss scaler, or bad inputs (check the batch).",
-  );
+export class NonFiniteGradientError extends Error {
+  constructor(where: string, readonly step: number, readonly gradNorm: number, readonly loss: number) {
+    super(
+      `${where}: the gradients of step ${step} have a global norm of ${gradNorm} (loss ${loss}), so that update was not ` +
+        `applied: the weights are as after step ${step - 1}. Usual causes: a learning rate too high (lower it or add ` +
+        "warm-up), gradient clipping turned off (trainSteps' clipNorm, TrainingArguments' maxGradNorm), fp16 without a " +
+        "loss scaler, or bad inputs (check this step's batch).",
+    );
+    this.name = "NonFiniteGradientError";
+  }
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -156,7 +160,7 @@ export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog
     let metricNames: string[] = [];
     let kept: tf.Scalar[] = [];
     const lr = optimizer.currentLr();
-    let readback: tf.Tensor1D;
+    let values: Float32Array | Int32Array | Uint8Array;
     const pending: tf.Tensor[] = []; // freed if the step throws half-way
     try {
       const { value: loss, grads } = gradFn ? checkedGradOutput(gradFn(batch), (names, metrics) => {
@@ -187,21 +191,20 @@ export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog
         pending.push(gradNorm);
         update = nonNull;
       }
+      // One transfer per step for every number we log, read before the update so that it can check the norm.
+      const readback = tf.tidy(() => tf.stack([loss, gradNorm, ...kept.map((m) => tf.cast(m, "float32"))]) as tf.Tensor1D);
+      pending.push(readback);
+      values = await readback.data();
       // A non-finite gradient would turn every weight it touches into NaN: refuse the update, keep the weights.
-      if (Object.keys(update).length > 0) {
-        const norm = gradNorm.dataSync()[0];
-        if (!Number.isFinite(norm)) throw nonFiniteGradientError("trainSteps", optimizer.stepCount + 1, norm, loss.dataSync()[0]);
+      if (Object.keys(update).length > 0 && !Number.isFinite(values[1])) {
+        throw new NonFiniteGradientError("trainSteps", optimizer.stepCount + 1, values[1], values[0]);
       }
       optimizer.step(update);
-      // One transfer per step for every number we log.
-      readback = tf.tidy(() => tf.stack([loss, gradNorm, ...kept.map((m) => tf.cast(m, "float32"))]) as tf.Tensor1D);
     } finally {
       tf.dispose(pending.filter((t) => !t.isDisposed));
       tf.dispose(kept);
       if (opts.disposeBatches) disposeTensorsIn(batch);
     }
-    const values = await readback.data();
-    readback.dispose();
 
     const now = performance.now();
     const stepMs = now - stepStart;
