@@ -38,6 +38,28 @@ export function argMax(logits: ArrayLike<number>): number {
 }
 
 /**
+ * Zeroes `probs` (unnormalised, summing to `total`) outside the top-k tokens and outside the top-p nucleus; returns
+ * the mass kept.
+ */
+function zeroOutsideFilters(probs: Float64Array, logits: ArrayLike<number>, topK: number, topP: number, total: number): number {
+  const n = probs.length;
+  // Most likely first; both filters keep a prefix of this order.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  let keep = topK;
+  let mass = 0;
+  for (let r = 0; r < keep && topP < 1; r++) {
+    mass += probs[order[r]] / total;
+    if (mass >= topP) keep = r + 1; // the token that crosses p is kept, as in Hugging Face's TopPLogitsWarper
+  }
+  let kept = 0;
+  for (let r = 0; r < n; r++) {
+    if (r < keep) kept += probs[order[r]];
+    else probs[order[r]] = 0;
+  }
+  return kept;
+}
+
+/**
  * The probabilities sampling draws from: softmax(logits / temperature), zero outside the top-k and outside the
  * top-p nucleus, renormalised. Returned for inspection (a notebook can plot them).
  */
@@ -54,30 +76,10 @@ export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOp
   const max = logits[argMax(logits)];
   let total = 0;
   for (let i = 0; i < n; i++) total += probs[i] = Math.exp((logits[i] - max) / temperature);
-  let keep = Math.min(n, opts.topK ?? n);
+  const topK = Math.min(n, opts.topK ?? n);
   const topP = opts.topP ?? 1;
-  if (keep === n && topP >= 1) {
-    // Nothing filtered: no need to sort the vocabulary (a 32,000-entry sort costs about as much as a decoding step).
-    for (let i = 0; i < n; i++) probs[i] /= total;
-    return probs;
-  }
-  // Sorted once, most likely first; both filters keep a prefix of this order.
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-  if (topP < 1) {
-    let mass = 0;
-    for (let r = 0; r < keep; r++) {
-      mass += probs[order[r]] / total;
-      if (mass >= topP) {
-        keep = r + 1; // the token that crosses p is kept, as in Hugging Face's TopPLogitsWarper
-        break;
-      }
-    }
-  }
-  let kept = 0;
-  for (let r = 0; r < n; r++) {
-    if (r < keep) kept += probs[order[r]];
-    else probs[order[r]] = 0;
-  }
+  // Only a filter needs the vocabulary sorted (32,000 logits: 12.5 ms, about one 15M decoding step).
+  const kept = topK < n || topP < 1 ? zeroOutsideFilters(probs, logits, topK, topP, total) : total;
   for (let i = 0; i < n; i++) probs[i] /= kept;
   return probs;
 }

@@ -477,10 +477,11 @@ export class DataParallelTrainer {
     } catch (e) {
       if (e instanceof NonFiniteGradientError) {
         // The workers are fine and hold the last good weights: keep them (and the trainer) and checkpoint them.
-        if (this.settings.checkpointDir !== undefined) await this.saveCheckpoint(this.settings.checkpointDir);
-        throw e;
+        const dir = this.settings.checkpointDir;
+        if (dir !== undefined && this.lastSavedStep !== this.steps) await this.saveCheckpoint(dir);
+      } else {
+        await this.pool.terminate();
       }
-      await this.pool.terminate();
       throw e;
     }
     return { logs, interrupted: false };

@@ -160,7 +160,7 @@ export async function trainSteps<B>(opts: TrainStepsOptions<B>): Promise<StepLog
     let metricNames: string[] = [];
     let kept: tf.Scalar[] = [];
     const lr = optimizer.currentLr();
-    let values: Float32Array | Int32Array | Uint8Array;
+    let values: tf.TypedArray;
     const pending: tf.Tensor[] = []; // freed if the step throws half-way
     try {
       const { value: loss, grads } = gradFn ? checkedGradOutput(gradFn(batch), (names, metrics) => {
